@@ -1,0 +1,217 @@
+"""Surrogate gradients: a step function in the forward pass, a smooth stand-in for its
+derivative in the backward pass, so that a loss through the step can be trained.
+
+One registry of forward steps and one of backward surrogates; their ids are used everywhere
+(URLs, generated code, tests). Adding a surrogate is adding one ``Surrogate`` entry.
+
+Sign convention: ``sign`` is always ±1 and maps 0 to −1, as the notebook does (Larq maps 0 to +1).
+``heaviside`` is (sign + 1) / 2, so H(0) = 0, as in snnTorch and Norse."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+
+from gradlib.core import Tensor, elementwise_custom_gradient, require_choice, require_in_range
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    latex: str
+    jump: float  # size of the jump at 0: the area a normalised surrogate should have
+    forward: Callable[[Tensor], Tensor]
+
+
+STEPS: dict[str, Step] = {
+    step.id: step
+    for step in [
+        Step("sign", r"\operatorname{sign}(x) = \begin{cases} 1 & x > 0 \\ -1 & x \le 0 \end{cases}", 2.0,
+             lambda x: tf.where(x > 0, tf.ones_like(x), -tf.ones_like(x))),
+        Step("heaviside", r"H(x) = \begin{cases} 1 & x > 0 \\ 0 & x \le 0 \end{cases}", 1.0,
+             lambda x: tf.where(x > 0, tf.ones_like(x), tf.zeros_like(x))),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class Scale:
+    symbol: str  # as written in the formula, e.g. "k" or r"\beta"
+    default: float
+    low: float
+    high: float
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Surrogate:
+    id: str
+    name: str
+    derivative_latex: str  # g(x), what multiplies the upstream gradient
+    primitive_latex: str  # P(x) with P' = g
+    reference: str
+    scale: Scale | None  # None: the family has no parameter
+    derivative: Callable[[Tensor, Tensor], Tensor]  # g(x, scale)
+    primitive: Callable[[Tensor, Tensor], Tensor]  # P(x, scale), differentiable by TF autodiff
+
+    def resolve_scale(self, scale: float | None) -> float:
+        """The default when ``scale`` is None; otherwise ``scale``, checked against the range."""
+        if self.scale is None:
+            if scale is not None:
+                raise ValueError(f"surrogate {self.id!r} has no scale parameter; leave scale unset")
+            return 1.0
+        if scale is None:
+            return self.scale.default
+        return require_in_range(scale, self.scale.low, self.scale.high, f"{self.id} scale {self.scale.symbol}")
+
+
+def _swish_sign_derivative(x: Tensor, beta: Tensor) -> Tensor:
+    # Beyond |βx| = 80 the true value is below 1e-32; clipping there keeps cosh finite in float32.
+    u = tf.clip_by_value(beta * x, -80.0, 80.0)
+    return beta * (2 - u * tf.tanh(u / 2)) / (1 + tf.cosh(u))
+
+
+def _swish_sign_primitive(x: Tensor, beta: Tensor) -> Tensor:
+    s = tf.sigmoid(beta * x)
+    return 2 * s * (1 + beta * x * (1 - s)) - 1
+
+
+def _triangle_primitive(x: Tensor, gamma: Tensor) -> Tensor:
+    u = tf.clip_by_value(x, -1.0, 1.0)
+    return gamma * (u - u * tf.abs(u) / 2)
+
+
+SURROGATES: dict[str, Surrogate] = {
+    entry.id: entry
+    for entry in [
+        Surrogate(
+            "sigmoid", "Sigmoid derivative (the notebook's)",
+            r"k\,\sigma(kx)\,(1 - \sigma(kx))", r"\sigma(kx)",
+            "The notebook; snnTorch `sigmoid` (k = 25); SpikingJelly `Sigmoid` (α = 4)",
+            Scale("k", 1.0, 0.1, 50.0, "steepness; k = 1 is the notebook"),
+            lambda x, k: k * tf.sigmoid(k * x) * (1 - tf.sigmoid(k * x)),
+            lambda x, k: tf.sigmoid(k * x)),
+        Surrogate(
+            "ste", "Straight-through estimator",
+            "1", "x",
+            "Bengio, Léonard & Courville 2013, arXiv:1308.3432",
+            None,
+            lambda x, k: tf.ones_like(x),
+            lambda x, k: x),
+        Surrogate(
+            "clipped_ste", "Clipped straight-through (Larq ste_sign)",
+            r"\mathbb{1}[\,|x| \le c\,]", r"\operatorname{clip}(x, -c, c)",
+            "Hubara, Courbariaux et al. 2016 (BNN), arXiv:1602.02830; Larq `ste_sign`",
+            Scale("c", 1.0, 0.1, 5.0, "clip threshold"),
+            lambda x, c: tf.where(tf.abs(x) <= c, tf.ones_like(x), tf.zeros_like(x)),
+            lambda x, c: tf.clip_by_value(x, -c, c)),
+        Surrogate(
+            "approx_sign", "ApproxSign (Bi-Real Net)",
+            r"\max(0,\; 2 - 2|x|)", r"\begin{cases} 2x - x|x| & |x| \le 1 \\ \operatorname{sign}(x) & |x| > 1 \end{cases}",
+            "Liu et al. 2018 (Bi-Real Net), arXiv:1808.00278; Larq `approx_sign`",
+            None,
+            lambda x, k: tf.maximum(0.0 * x, 2 - 2 * tf.abs(x)),
+            lambda x, k: tf.where(tf.abs(x) <= 1, 2 * x - x * tf.abs(x), tf.sign(x))),
+        Surrogate(
+            "swish_sign", "SwishSign (BNN+)",
+            r"\frac{\beta\,(2 - \beta x \tanh(\beta x / 2))}{1 + \cosh(\beta x)}",
+            r"2\sigma(\beta x)\,(1 + \beta x\,(1 - \sigma(\beta x))) - 1",
+            "Darabi et al. 2018 (BNN+), arXiv:1812.11800; Larq `swish_sign`",
+            Scale(r"\beta", 5.0, 0.5, 20.0, "sharpness"),
+            _swish_sign_derivative, _swish_sign_primitive),
+        Surrogate(
+            "fast_sigmoid", "Fast sigmoid (SuperSpike)",
+            r"\frac{1}{(1 + k|x|)^2}", r"\frac{x}{1 + k|x|}",
+            "Zenke & Ganguli 2018 (SuperSpike), Neural Computation 30(6); snnTorch `fast_sigmoid` (k = 25)",
+            Scale("k", 25.0, 0.5, 100.0, "slope; the area is 2/k"),
+            lambda x, k: 1 / tf.square(1 + k * tf.abs(x)),
+            lambda x, k: x / (1 + k * tf.abs(x))),
+        Surrogate(
+            "atan", "Arctangent",
+            r"\frac{\alpha / 2}{1 + (\frac{\pi}{2} \alpha x)^2}", r"\frac{1}{\pi} \arctan(\frac{\pi}{2} \alpha x) + \frac{1}{2}",
+            "Fang et al. 2021, ICCV; snnTorch / SpikingJelly `atan` (α = 2)",
+            Scale(r"\alpha", 2.0, 0.1, 20.0, "sharpness; the area is always 1"),
+            lambda x, a: (a / 2) / (1 + tf.square(math.pi / 2 * a * x)),
+            lambda x, a: tf.atan(math.pi / 2 * a * x) / math.pi + 0.5),
+        Surrogate(
+            "triangle", "Triangle (piecewise linear)",
+            r"\gamma \max(0,\; 1 - |x|)", r"\gamma\,(u - u|u|/2),\; u = \operatorname{clip}(x, -1, 1)",
+            "Esser et al. 2016, PNAS; Bellec et al. 2018 (Norse uses γ = 0.3)",
+            Scale(r"\gamma", 1.0, 0.1, 5.0, "height; the area is γ"),
+            lambda x, g: g * tf.maximum(0.0 * x, 1 - tf.abs(x)),
+            _triangle_primitive),
+        Surrogate(
+            "gaussian", "Gaussian",
+            r"\frac{1}{s\sqrt{2\pi}} e^{-x^2 / (2 s^2)}", r"\Phi(x / s)",
+            "Common in spiking-network work; SpikingJelly `Erf` uses the same shape",
+            Scale("s", 0.4, 0.05, 5.0, "width (standard deviation); the area is 1"),
+            lambda x, s: tf.exp(-tf.square(x) / (2 * tf.square(s))) / (s * math.sqrt(2 * math.pi)),
+            lambda x, s: 0.5 * (1 + tf.math.erf(x / (s * math.sqrt(2.0))))),
+        Surrogate(
+            "tanh", "Tanh derivative",
+            r"k\,(1 - \tanh^2(kx))", r"\tanh(kx)",
+            "Norse `HeaviTanh`",
+            Scale("k", 1.0, 0.1, 25.0, "steepness; the area is 2"),
+            lambda x, k: k * (1 - tf.square(tf.tanh(k * x))),
+            lambda x, k: tf.tanh(k * x)),
+        Surrogate(
+            "zero", "Zero (the true derivative of a step)",
+            "0", "C",
+            "What tf.sign's own gradient gives: almost everywhere 0, so nothing learns",
+            None,
+            lambda x, k: tf.zeros_like(x),
+            lambda x, k: 0.0 * x),
+    ]
+}
+
+
+def surrogate_step(forward: str = "sign", surrogate: str = "sigmoid",
+                   scale: float | Tensor | None = None) -> Callable[[Tensor], Tensor]:
+    """An elementwise op: the ``forward`` step, with the ``surrogate`` derivative as its gradient.
+
+    ``scale`` is the surrogate's parameter (its default when None). It may also be a tensor or
+    ``tf.Variable``, read each time the backward pass runs, so a compiled training loop can
+    change it without retracing. The op is a valid Keras activation:
+    ``keras.layers.Dense(8, activation=surrogate_step("sign", "atan"))``."""
+    step = require_choice(STEPS, forward, "forward step")
+    entry = require_choice(SURROGATES, surrogate, "surrogate")
+    if isinstance(scale, (tf.Tensor, tf.Variable)):
+        def scale_as(dtype: tf.DType) -> Tensor:
+            return tf.cast(scale, dtype)
+    else:
+        value = entry.resolve_scale(scale)
+
+        def scale_as(dtype: tf.DType) -> Tensor:
+            return tf.constant(value, dtype)  # straight to dtype: 0.1 must not pass through float32
+
+    op = elementwise_custom_gradient(step.forward, lambda x, y: entry.derivative(x, scale_as(x.dtype)))
+    op.__name__ = f"{forward}_{surrogate}"  # Keras names activations after the callable
+    return op
+
+
+# The notebook's differentiable_sign: sign(x) forward, σ(x)(1 − σ(x)) backward.
+differentiable_sign = surrogate_step("sign", "sigmoid", 1.0)
+
+
+@dataclass(frozen=True)
+class SurrogateProfile:
+    peak: float  # the largest value of g
+    area: float  # ∫g = P(+∞) − P(−∞); inf for the unclipped straight-through estimator
+
+
+def surrogate_profile(surrogate: str, scale: float | None = None) -> SurrogateProfile:
+    """Peak and area of a surrogate: its area, compared with the step's jump, says how strongly it
+    scales gradients, which matters more for learning than its shape (Zenke & Vogels 2021)."""
+    entry = require_choice(SURROGATES, surrogate, "surrogate")
+    k = tf.constant(entry.resolve_scale(scale), tf.float64)
+    xs = tf.constant(np.linspace(-10.0, 10.0, 40001), tf.float64)  # fine enough for the narrowest peak
+    peak = float(tf.reduce_max(entry.derivative(xs, k)))
+    far = tf.constant([-1e100, 1e100], tf.float64)  # TF's float64 erf gives NaN near 1e300
+    ends = entry.primitive(far, k).numpy()
+    area = float(ends[1] - ends[0])
+    # Only a primitive that grows without bound (the plain STE, P = x) gets near 1e100.
+    return SurrogateProfile(peak, math.inf if area > 1e99 else area)

@@ -1,0 +1,264 @@
+"""Training through a surrogate gradient: the notebook's problem, loss = l2_loss(step(x) − target)
+for one scalar ``tf.Variable``, with any optimizer from a registry of Keras 3 optimizers.
+
+Speed: the loop is one ``tf.function`` per structure (forward step, surrogate, optimizer and
+the few settings Keras branches on in Python). Everything else, x0, target, scale, learning
+rate, betas, rho, weight decay, is fed through variables, so new values need no new trace.
+
+Isolation: compiled trainers are kept in a process-wide pool and lent to one caller at a time.
+Every run first resets all of the trainer's variables (x, the optimizer's slots and its
+iteration count), so nothing carries over from one caller to the next."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Mapping
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from gradlib.core import require_choice, require_finite, require_in_range, require_int_in_range
+from gradlib.surrogates import STEPS, SURROGATES, surrogate_step
+
+MAX_STEPS = 5000
+MAX_IDLE_TRAINERS = 32  # compiled trainers kept for reuse; each holds one small graph
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str  # the Keras constructor argument
+    label: str
+    default: float
+    low: float
+    high: float
+    log: bool = False  # best shown on a log scale
+    # Keras 3 tests some settings in Python (e.g. `if self.momentum != 0`); those are baked into
+    # the compiled loop, so a new value costs one trace the first time it is seen.
+    traced: bool = True
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    id: str
+    name: str
+    keras_class: Callable[..., keras.optimizers.Optimizer]
+    settings: tuple[Setting, ...]
+    reference: str
+    fixed: Mapping[str, object] = field(default_factory=dict)
+
+    def setting(self, name: str) -> Setting:
+        return next(s for s in self.settings if s.name == name)
+
+
+LEARNING_RATE = Setting("learning_rate", "learning rate", 0.1, 1e-4, 10.0, log=True)
+BETA_1 = Setting("beta_1", "β₁ (first-moment decay)", 0.9, 0.0, 0.999)
+BETA_2 = Setting("beta_2", "β₂ (second-moment decay)", 0.999, 0.0, 0.9999)
+MOMENTUM = Setting("momentum", "momentum", 0.9, 0.05, 0.99, traced=False)
+
+OPTIMIZERS: dict[str, OptimizerSpec] = {
+    spec.id: spec
+    for spec in [
+        OptimizerSpec("sgd", "SGD", keras.optimizers.SGD, (LEARNING_RATE,),
+                      "Robbins & Monro 1951"),
+        OptimizerSpec("momentum", "SGD with momentum", keras.optimizers.SGD, (LEARNING_RATE, MOMENTUM),
+                      "Polyak 1964"),
+        OptimizerSpec("nesterov", "Nesterov momentum", keras.optimizers.SGD, (LEARNING_RATE, MOMENTUM),
+                      "Nesterov 1983; Sutskever et al. 2013", fixed={"nesterov": True}),
+        OptimizerSpec("adam", "Adam", keras.optimizers.Adam, (LEARNING_RATE, BETA_1, BETA_2),
+                      "Kingma & Ba 2014, arXiv:1412.6980"),
+        OptimizerSpec("adamw", "AdamW", keras.optimizers.AdamW,
+                      (LEARNING_RATE, Setting("weight_decay", "weight decay", 0.004, 0.0, 0.5), BETA_1, BETA_2),
+                      "Loshchilov & Hutter 2017, arXiv:1711.05101"),
+        OptimizerSpec("rmsprop", "RMSprop", keras.optimizers.RMSprop,
+                      (LEARNING_RATE, Setting("rho", "ρ (squared-gradient decay)", 0.9, 0.0, 0.999)),
+                      "Hinton, Coursera lecture 6e, 2012"),
+        OptimizerSpec("adagrad", "Adagrad", keras.optimizers.Adagrad, (LEARNING_RATE,),
+                      "Duchi, Hazan & Singer 2011, JMLR 12"),
+        OptimizerSpec("adamax", "Adamax", keras.optimizers.Adamax, (LEARNING_RATE, BETA_1, BETA_2),
+                      "Kingma & Ba 2014, arXiv:1412.6980, section 7"),
+        OptimizerSpec("nadam", "Nadam", keras.optimizers.Nadam, (LEARNING_RATE, BETA_1, BETA_2),
+                      "Dozat 2016, ICLR workshop"),
+        OptimizerSpec("lion", "Lion", keras.optimizers.Lion,
+                      (LEARNING_RATE, BETA_1, Setting("beta_2", "β₂", 0.99, 0.0, 0.9999)),
+                      "Chen et al. 2023, arXiv:2302.06675"),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """The notebook's defaults: x0 = −1, target 1, sign with the sigmoid surrogate, Adam(0.1)."""
+
+    forward: str = "sign"
+    surrogate: str = "sigmoid"
+    scale: float | None = None  # None: the surrogate's default
+    optimizer: str = "adam"
+    settings: Mapping[str, float] = field(default_factory=dict)  # unset ones take their defaults
+    x0: float = -1.0
+    target: float = 1.0
+    steps: int = 100
+
+    def resolved_settings(self) -> dict[str, float]:
+        """Every setting of the optimizer, checked, with defaults filled in."""
+        spec = require_choice(OPTIMIZERS, self.optimizer, "optimizer")
+        unknown = set(self.settings) - {s.name for s in spec.settings}
+        if unknown:
+            raise ValueError(f"{spec.name} has no setting {', '.join(sorted(unknown))}; "
+                             f"it takes: {', '.join(s.name for s in spec.settings)}")
+        return {s.name: require_in_range(self.settings.get(s.name, s.default), s.low, s.high, s.name)
+                for s in spec.settings}
+
+    def validate(self) -> None:
+        require_choice(STEPS, self.forward, "forward step")
+        require_choice(SURROGATES, self.surrogate, "surrogate").resolve_scale(self.scale)
+        self.resolved_settings()
+        require_finite(self.x0, "x0")
+        require_finite(self.target, "target")
+        require_int_in_range(self.steps, 1, MAX_STEPS, "steps")
+
+
+@dataclass(frozen=True)
+class TrainingHistory:
+    """Per step (0-based, as the notebook prints): x after the update, and y, loss and gradient
+    computed before it; ``state`` holds the optimizer's own variables after the update."""
+
+    config: TrainingConfig
+    step: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    loss: np.ndarray
+    grad: np.ndarray
+    state: dict[str, np.ndarray]
+    stopped: str | None = None  # why training ended before config.steps, in words
+
+    def columns(self) -> dict[str, np.ndarray]:
+        return {"step": self.step, "x": self.x, "y": self.y, "loss": self.loss, "grad": self.grad, **self.state}
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+
+_traces = 0  # how many times a training loop was traced in this process
+
+
+def trace_count() -> int:
+    """Traces of the compiled training loop so far; each costs ~0.2 s, so this should only grow
+    when a new structure (forward, surrogate, optimizer, untraced settings) is first used."""
+    return _traces
+
+
+class _Trainer:
+    """One compiled loop with its own variable, scale, target and optimizer."""
+
+    def __init__(self, forward: str, surrogate: str, optimizer: str, untraced: tuple[tuple[str, float], ...]):
+        spec = OPTIMIZERS[optimizer]
+        self.x = tf.Variable(0.0, name="x")
+        self.target = tf.Variable(0.0, name="target")
+        self.scale = tf.Variable(1.0, name="scale")
+        self.optimizer = spec.keras_class(**spec.fixed, **dict(untraced))
+        self.optimizer.build([self.x])
+        self.knobs = {s.name: tf.Variable(s.default, name=s.name) for s in spec.settings
+                      if s.traced and s.name != "learning_rate"}
+        for name, knob in self.knobs.items():
+            setattr(self.optimizer, name, knob)  # Keras reads these as values in its update ops
+        self.initial_state = [v.numpy() for v in self.optimizer.variables]
+        # The optimizer's slots for x, e.g. Adam's "momentum" (m) and "velocity" (v).
+        self.state = {v.name.removeprefix("x_0_"): v for v in self.optimizer.variables if v.name.startswith("x_0_")}
+        self.step_fn = surrogate_step(forward, surrogate, self.scale)
+        self.run = tf.function(self._run)
+
+    def reset(self, config: TrainingConfig, settings: Mapping[str, float]) -> None:
+        self.x.assign(config.x0)
+        self.target.assign(config.target)
+        self.scale.assign(SURROGATES[config.surrogate].resolve_scale(config.scale))
+        for variable, initial in zip(self.optimizer.variables, self.initial_state):
+            variable.assign(initial)
+        self.optimizer.learning_rate = settings["learning_rate"]
+        for name, knob in self.knobs.items():
+            knob.assign(settings[name])
+
+    def _run(self, count: tf.Tensor) -> dict[str, tf.Tensor]:
+        global _traces
+        _traces += 1  # Python side effect: runs only while tracing
+        names = ["x", "y", "loss", "grad", *self.state]
+        records = {name: tf.TensorArray(tf.float32, size=count) for name in names}
+        for i in tf.range(count):
+            with tf.GradientTape() as tape:
+                y = self.step_fn(self.x)
+                loss = tf.nn.l2_loss(y - self.target)
+            grad = tape.gradient(loss, self.x)
+            self.optimizer.apply_gradients([(grad, self.x)])
+            values = {"x": tf.convert_to_tensor(self.x), "y": y, "loss": loss, "grad": grad,
+                      **{name: tf.convert_to_tensor(v) for name, v in self.state.items()}}
+            records = {name: records[name].write(i, values[name]) for name in names}
+        return {name: array.stack() for name, array in records.items()}
+
+
+_idle: list[tuple[tuple, _Trainer]] = []
+_idle_lock = threading.Lock()
+
+
+@contextmanager
+def _borrow_trainer(config: TrainingConfig, settings: Mapping[str, float]) -> Iterator[_Trainer]:
+    spec = OPTIMIZERS[config.optimizer]
+    untraced = tuple((s.name, settings[s.name]) for s in spec.settings if not s.traced)
+    key = (config.forward, config.surrogate, config.optimizer, untraced)
+    with _idle_lock:
+        index = next((i for i in range(len(_idle) - 1, -1, -1) if _idle[i][0] == key), None)
+        trainer = _idle.pop(index)[1] if index is not None else None
+    if trainer is None:
+        trainer = _Trainer(*key)
+    try:
+        yield trainer
+    finally:
+        with _idle_lock:
+            _idle.append((key, trainer))
+            del _idle[:-MAX_IDLE_TRAINERS]
+
+
+def _first_nonfinite(chunk: Mapping[str, np.ndarray]) -> tuple[int, list[str]] | None:
+    bad = {name: ~np.isfinite(values) for name, values in chunk.items()}
+    rows = np.flatnonzero(np.any(list(bad.values()), axis=0))
+    if rows.size == 0:
+        return None
+    return int(rows[0]), [name for name, mask in bad.items() if mask[rows[0]]]
+
+
+def train_in_chunks(config: TrainingConfig, chunk_steps: int = 100) -> Iterator[TrainingHistory]:
+    """Train, yielding the history so far after every ``chunk_steps`` steps, so a caller can draw
+    progress or stop early (close the generator). Training stops at the first step where any
+    recorded value is inf or NaN, keeping the history before it, and says so in ``stopped``."""
+    config.validate()
+    require_int_in_range(chunk_steps, 1, MAX_STEPS, "chunk_steps")
+    settings = config.resolved_settings()
+    with _borrow_trainer(config, settings) as trainer:
+        trainer.reset(config, settings)
+        columns: dict[str, list[np.ndarray]] = {}
+        done, stopped = 0, None
+        while done < config.steps and stopped is None:
+            count = min(chunk_steps, config.steps - done)
+            chunk = {name: t.numpy() for name, t in trainer.run(tf.constant(count)).items()}
+            problem = _first_nonfinite(chunk)
+            if problem is not None:
+                row, names = problem
+                chunk = {name: values[:row] for name, values in chunk.items()}
+                stopped = (f"Step {done + row}: {', '.join(names)} became inf or NaN, so training stopped "
+                           f"there (try a smaller learning rate).")
+            for name, values in chunk.items():
+                columns.setdefault(name, []).append(values)
+            done += len(chunk["x"])
+            merged = {name: np.concatenate(parts).astype(np.float64) for name, parts in columns.items()}
+            yield TrainingHistory(
+                config, np.arange(done), merged.pop("x"), merged.pop("y"), merged.pop("loss"),
+                merged.pop("grad"), merged, stopped)
+
+
+def train(config: TrainingConfig) -> TrainingHistory:
+    """The whole run at once (see ``train_in_chunks``)."""
+    history = None
+    for history in train_in_chunks(config, chunk_steps=config.steps):
+        pass
+    return history
