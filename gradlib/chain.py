@@ -60,10 +60,7 @@ class GradientEstimate:
 
 @dataclass(frozen=True)
 class ChainCheck:
-    fn: str
-    x: float
-    depth: int
-    dtype: str
+    trace: ChainTrace  # the custom-gradient run the first estimate comes from
     estimates: list[GradientEstimate]
     problem: str | None  # a sentence when something is inf or NaN, else None
 
@@ -184,7 +181,7 @@ def check_chain(fn: str, x: float, depth: int, dtype: str = "float32") -> ChainC
     problem = describe_problem(trace)
     if problem is None and not np.isfinite(reference):
         problem = "The exact dy/dx overflows even float64; only the sign of the trend is meaningful here."
-    return ChainCheck(fn, x, depth, dtype, estimates, problem)
+    return ChainCheck(trace, estimates, problem)
 
 
 def chain_curve(fn: str, depth: int, xs: np.ndarray, dtype: str = "float32") -> tuple[np.ndarray, np.ndarray]:

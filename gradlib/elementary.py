@@ -29,6 +29,9 @@ class Elementary:
     local_grad: Callable[[Tensor, Tensor], Tensor]  # (x, y=f(x)) -> f'(x), the custom backward
     forward_np: Callable[[np.ndarray], np.ndarray]
     derivative_np: Callable[[np.ndarray], np.ndarray]
+    # The same two as TF source, for the dashboard's self-contained code panels (tests run them).
+    forward_code: str  # in x
+    local_grad_code: str  # in x and y
 
     def op(self, observer: BackwardObserver | None = None) -> Callable[[Tensor], Tensor]:
         """The custom-gradient op; ``observer`` sees every backward call (used for traces)."""
@@ -40,25 +43,32 @@ ELEMENTARY: dict[str, Elementary] = {
     for entry in [
         Elementary("square", "x^2", "2x",
                    tf.square, lambda x, y: 2 * x,
-                   np.square, lambda x: 2 * x),
+                   np.square, lambda x: 2 * x,
+                   "tf.square(x)", "2 * x"),
         Elementary("cube", "x^3", "3x^2",
                    lambda x: x ** 3, lambda x, y: 3 * tf.square(x),
-                   lambda x: x ** 3, lambda x: 3 * x ** 2),
+                   lambda x: x ** 3, lambda x: 3 * x ** 2,
+                   "x ** 3", "3 * tf.square(x)"),
         Elementary("sin", r"\sin x", r"\cos x",
                    tf.sin, lambda x, y: tf.cos(x),
-                   np.sin, np.cos),
+                   np.sin, np.cos,
+                   "tf.sin(x)", "tf.cos(x)"),
         Elementary("exp", "e^x", "e^x",
                    tf.exp, lambda x, y: y,
-                   np.exp, np.exp),
+                   np.exp, np.exp,
+                   "tf.exp(x)", "y"),
         Elementary("tanh", r"\tanh x", r"1 - \tanh^2 x",
                    tf.tanh, lambda x, y: 1 - tf.square(y),
-                   np.tanh, lambda x: 1 - np.tanh(x) ** 2),
+                   np.tanh, lambda x: 1 - np.tanh(x) ** 2,
+                   "tf.tanh(x)", "1 - tf.square(y)"),
         Elementary("sigmoid", r"\sigma(x) = \frac{1}{1 + e^{-x}}", r"\sigma(x)\,(1 - \sigma(x))",
                    tf.sigmoid, lambda x, y: y * (1 - y),
-                   _sigmoid_np, lambda x: _sigmoid_np(x) * (1 - _sigmoid_np(x))),
+                   _sigmoid_np, lambda x: _sigmoid_np(x) * (1 - _sigmoid_np(x)),
+                   "tf.sigmoid(x)", "y * (1 - y)"),
         Elementary("softplus", r"\log(1 + e^x)", r"\sigma(x)",
                    tf.math.softplus, lambda x, y: tf.sigmoid(x),
-                   lambda x: np.logaddexp(0.0, x), _sigmoid_np),
+                   lambda x: np.logaddexp(0.0, x), _sigmoid_np,
+                   "tf.math.softplus(x)", "tf.sigmoid(x)"),
     ]
 }
 

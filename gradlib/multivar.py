@@ -21,6 +21,9 @@ class Bivariate:
     dz_dy_latex: str
     forward: Callable[[Tensor, Tensor], Tensor]
     partials: Callable[[Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]  # (x, y, z) -> (dz/dx, dz/dy)
+    # TF source of the same, for the dashboard's code panels (tests run them).
+    forward_code: str  # in x, y
+    partials_code: tuple[str, str]  # in x, y, z
 
     def op(self) -> Callable[[Tensor, Tensor], Tensor]:
         return binary_custom_gradient(self.forward, self.partials)
@@ -30,13 +33,16 @@ BIVARIATE: dict[str, Bivariate] = {
     entry.id: entry
     for entry in [
         Bivariate("multiply", "x\\,y", "y", "x",
-                  tf.multiply, lambda x, y, z: (y, x)),
+                  tf.multiply, lambda x, y, z: (y, x),
+                  "x * y", ("y", "x")),
         Bivariate("divide", r"\frac{x}{y}", r"\frac{1}{y}", r"-\frac{x}{y^2}",
-                  tf.divide, lambda x, y, z: (1 / y, -x / tf.square(y))),
+                  tf.divide, lambda x, y, z: (1 / y, -x / tf.square(y)),
+                  "x / y", ("1 / y", "-x / tf.square(y)")),
         # At the origin the gradient of the distance is undefined; divide_no_nan reports 0 there.
         Bivariate("hypot", r"\sqrt{x^2 + y^2}", r"\frac{x}{z}", r"\frac{y}{z}",
                   lambda x, y: tf.sqrt(tf.square(x) + tf.square(y)),
-                  lambda x, y, z: (tf.math.divide_no_nan(x, z), tf.math.divide_no_nan(y, z))),
+                  lambda x, y, z: (tf.math.divide_no_nan(x, z), tf.math.divide_no_nan(y, z)),
+                  "tf.sqrt(tf.square(x) + tf.square(y))", ("tf.math.divide_no_nan(x, z)", "tf.math.divide_no_nan(y, z)")),
     ]
 }
 

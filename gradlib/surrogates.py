@@ -25,22 +25,28 @@ class Step:
     latex: str
     jump: float  # size of the jump at 0: the area a normalised surrogate should have
     forward: Callable[[Tensor], Tensor]
+    forward_code: str  # the same as TF source, in x, for the code panels
 
 
 STEPS: dict[str, Step] = {
     step.id: step
     for step in [
         Step("sign", r"\operatorname{sign}(x) = \begin{cases} 1 & x > 0 \\ -1 & x \le 0 \end{cases}", 2.0,
-             lambda x: tf.where(x > 0, tf.ones_like(x), -tf.ones_like(x))),
+             lambda x: tf.where(x > 0, tf.ones_like(x), -tf.ones_like(x)),
+             "tf.where(x > 0, tf.ones_like(x), -tf.ones_like(x))"),
         Step("heaviside", r"H(x) = \begin{cases} 1 & x > 0 \\ 0 & x \le 0 \end{cases}", 1.0,
-             lambda x: tf.where(x > 0, tf.ones_like(x), tf.zeros_like(x))),
+             lambda x: tf.where(x > 0, tf.ones_like(x), tf.zeros_like(x)),
+             "tf.where(x > 0, tf.ones_like(x), tf.zeros_like(x))"),
     ]
 }
 
 
+MULTIPLIER_RANGE = (0.1, 10.0)
+
+
 @dataclass(frozen=True)
 class Scale:
-    symbol: str  # as written in the formula, e.g. "k" or r"\beta"
+    symbol: str  # as written in the formula, e.g. "k" or "β" (KaTeX takes the Greek letters as they are)
     default: float
     low: float
     high: float
@@ -57,6 +63,7 @@ class Surrogate:
     scale: Scale | None  # None: the family has no parameter
     derivative: Callable[[Tensor, Tensor], Tensor]  # g(x, scale)
     primitive: Callable[[Tensor, Tensor], Tensor]  # P(x, scale), differentiable by TF autodiff
+    derivative_code: str  # g as TF source in x and k (the scale), for the code panels
 
     def resolve_scale(self, scale: float | None) -> float:
         """The default when ``scale`` is None; otherwise ``scale``, checked against the range."""
@@ -67,6 +74,12 @@ class Surrogate:
         if scale is None:
             return self.scale.default
         return require_in_range(scale, self.scale.low, self.scale.high, f"{self.id} scale {self.scale.symbol}")
+
+    def scaled(self, multiplier: float) -> float | None:
+        """The parameter at ``multiplier`` times the published default (None if there is none).
+        Every family's range holds its default × 0.1 … 10, so one multiplier serves them all."""
+        require_in_range(multiplier, *MULTIPLIER_RANGE, "scale multiplier")
+        return None if self.scale is None else self.resolve_scale(self.scale.default * multiplier)
 
 
 def _swish_sign_derivative(x: Tensor, beta: Tensor) -> Tensor:
@@ -94,77 +107,88 @@ SURROGATES: dict[str, Surrogate] = {
             "The notebook; snnTorch `sigmoid` (k = 25); SpikingJelly `Sigmoid` (α = 4)",
             Scale("k", 1.0, 0.1, 50.0, "steepness; k = 1 is the notebook"),
             lambda x, k: k * tf.sigmoid(k * x) * (1 - tf.sigmoid(k * x)),
-            lambda x, k: tf.sigmoid(k * x)),
+            lambda x, k: tf.sigmoid(k * x),
+            "k * tf.sigmoid(k * x) * (1 - tf.sigmoid(k * x))"),
         Surrogate(
             "ste", "Straight-through estimator",
             "1", "x",
             "Bengio, Léonard & Courville 2013, arXiv:1308.3432",
             None,
             lambda x, k: tf.ones_like(x),
-            lambda x, k: x),
+            lambda x, k: x,
+            "tf.ones_like(x)"),
         Surrogate(
             "clipped_ste", "Clipped straight-through (Larq ste_sign)",
             r"\mathbb{1}[\,|x| \le c\,]", r"\operatorname{clip}(x, -c, c)",
             "Hubara, Courbariaux et al. 2016 (BNN), arXiv:1602.02830; Larq `ste_sign`",
-            Scale("c", 1.0, 0.1, 5.0, "clip threshold"),
+            Scale("c", 1.0, 0.1, 10.0, "clip threshold"),
             lambda x, c: tf.where(tf.abs(x) <= c, tf.ones_like(x), tf.zeros_like(x)),
-            lambda x, c: tf.clip_by_value(x, -c, c)),
+            lambda x, c: tf.clip_by_value(x, -c, c),
+            "tf.where(tf.abs(x) <= k, tf.ones_like(x), tf.zeros_like(x))"),
         Surrogate(
             "approx_sign", "ApproxSign (Bi-Real Net)",
             r"\max(0,\; 2 - 2|x|)", r"\begin{cases} 2x - x|x| & |x| \le 1 \\ \operatorname{sign}(x) & |x| > 1 \end{cases}",
             "Liu et al. 2018 (Bi-Real Net), arXiv:1808.00278; Larq `approx_sign`",
             None,
             lambda x, k: tf.maximum(0.0 * x, 2 - 2 * tf.abs(x)),
-            lambda x, k: tf.where(tf.abs(x) <= 1, 2 * x - x * tf.abs(x), tf.sign(x))),
+            lambda x, k: tf.where(tf.abs(x) <= 1, 2 * x - x * tf.abs(x), tf.sign(x)),
+            "tf.maximum(0.0 * x, 2 - 2 * tf.abs(x))"),
         Surrogate(
             "swish_sign", "SwishSign (BNN+)",
             r"\frac{\beta\,(2 - \beta x \tanh(\beta x / 2))}{1 + \cosh(\beta x)}",
             r"2\sigma(\beta x)\,(1 + \beta x\,(1 - \sigma(\beta x))) - 1",
             "Darabi et al. 2018 (BNN+), arXiv:1812.11800; Larq `swish_sign`",
-            Scale(r"\beta", 5.0, 0.5, 20.0, "sharpness"),
-            _swish_sign_derivative, _swish_sign_primitive),
+            Scale("β", 5.0, 0.5, 50.0, "sharpness"),
+            _swish_sign_derivative, _swish_sign_primitive,
+            "k * (2 - k * x * tf.tanh(k * x / 2)) / (1 + tf.cosh(k * x))"),
         Surrogate(
             "fast_sigmoid", "Fast sigmoid (SuperSpike)",
             r"\frac{1}{(1 + k|x|)^2}", r"\frac{x}{1 + k|x|}",
             "Zenke & Ganguli 2018 (SuperSpike), Neural Computation 30(6); snnTorch `fast_sigmoid` (k = 25)",
-            Scale("k", 25.0, 0.5, 100.0, "slope; the area is 2/k"),
+            Scale("k", 25.0, 0.5, 250.0, "slope; the area is 2/k"),
             lambda x, k: 1 / tf.square(1 + k * tf.abs(x)),
-            lambda x, k: x / (1 + k * tf.abs(x))),
+            lambda x, k: x / (1 + k * tf.abs(x)),
+            "1 / tf.square(1 + k * tf.abs(x))"),
         Surrogate(
             "atan", "Arctangent",
             r"\frac{\alpha / 2}{1 + (\frac{\pi}{2} \alpha x)^2}", r"\frac{1}{\pi} \arctan(\frac{\pi}{2} \alpha x) + \frac{1}{2}",
             "Fang et al. 2021, ICCV; snnTorch / SpikingJelly `atan` (α = 2)",
-            Scale(r"\alpha", 2.0, 0.1, 20.0, "sharpness; the area is always 1"),
+            Scale("α", 2.0, 0.1, 20.0, "sharpness; the area is always 1"),
             lambda x, a: (a / 2) / (1 + tf.square(math.pi / 2 * a * x)),
-            lambda x, a: tf.atan(math.pi / 2 * a * x) / math.pi + 0.5),
+            lambda x, a: tf.atan(math.pi / 2 * a * x) / math.pi + 0.5,
+            "(k / 2) / (1 + tf.square(math.pi / 2 * k * x))"),
         Surrogate(
             "triangle", "Triangle (piecewise linear)",
             r"\gamma \max(0,\; 1 - |x|)", r"\gamma\,(u - u|u|/2),\; u = \operatorname{clip}(x, -1, 1)",
             "Esser et al. 2016, PNAS; Bellec et al. 2018 (Norse uses γ = 0.3)",
-            Scale(r"\gamma", 1.0, 0.1, 5.0, "height; the area is γ"),
+            Scale("γ", 1.0, 0.1, 10.0, "height; the area is γ"),
             lambda x, g: g * tf.maximum(0.0 * x, 1 - tf.abs(x)),
-            _triangle_primitive),
+            _triangle_primitive,
+            "k * tf.maximum(0.0 * x, 1 - tf.abs(x))"),
         Surrogate(
             "gaussian", "Gaussian",
             r"\frac{1}{s\sqrt{2\pi}} e^{-x^2 / (2 s^2)}", r"\Phi(x / s)",
             "Common in spiking-network work; SpikingJelly `Erf` uses the same shape",
-            Scale("s", 0.4, 0.05, 5.0, "width (standard deviation); the area is 1"),
+            Scale("s", 0.4, 0.02, 5.0, "width (standard deviation); the area is 1"),
             lambda x, s: tf.exp(-tf.square(x) / (2 * tf.square(s))) / (s * math.sqrt(2 * math.pi)),
-            lambda x, s: 0.5 * (1 + tf.math.erf(x / (s * math.sqrt(2.0))))),
+            lambda x, s: 0.5 * (1 + tf.math.erf(x / (s * math.sqrt(2.0)))),
+            "tf.exp(-tf.square(x) / (2 * tf.square(k))) / (k * math.sqrt(2 * math.pi))"),
         Surrogate(
             "tanh", "Tanh derivative",
             r"k\,(1 - \tanh^2(kx))", r"\tanh(kx)",
             "Norse `HeaviTanh`",
             Scale("k", 1.0, 0.1, 25.0, "steepness; the area is 2"),
             lambda x, k: k * (1 - tf.square(tf.tanh(k * x))),
-            lambda x, k: tf.tanh(k * x)),
+            lambda x, k: tf.tanh(k * x),
+            "k * (1 - tf.square(tf.tanh(k * x)))"),
         Surrogate(
             "zero", "Zero (the true derivative of a step)",
             "0", "C",
             "What tf.sign's own gradient gives: almost everywhere 0, so nothing learns",
             None,
             lambda x, k: tf.zeros_like(x),
-            lambda x, k: 0.0 * x),
+            lambda x, k: 0.0 * x,
+            "tf.zeros_like(x)"),
     ]
 }
 

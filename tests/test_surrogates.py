@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from gradlib import STEPS, SURROGATES, differentiable_sign, surrogate_profile, surrogate_step
+from gradlib.surrogates import MULTIPLIER_RANGE
 
 # Many points, 0 included; kinks of the piecewise surrogates (|x| = 1 or c) are avoided here
 # because autodiff of a kink picks one side, and tested separately below.
@@ -128,6 +129,17 @@ def test_profiles_match_the_reference_table():
         profile = surrogate_profile(surrogate)
         assert profile.peak == pytest.approx(peak, rel=1e-6), surrogate
         assert profile.area == pytest.approx(area, rel=1e-6), surrogate
+
+
+def test_one_multiplier_serves_every_family():
+    for entry in SURROGATES.values():
+        for multiplier in MULTIPLIER_RANGE:
+            scaled = entry.scaled(multiplier)
+            assert scaled is None if entry.scale is None else scaled == pytest.approx(entry.scale.default * multiplier)
+        if entry.scale is not None:
+            assert entry.scaled(1.0) == entry.scale.default
+    with pytest.raises(ValueError, match="scale multiplier must be between 0.1 and 10"):
+        SURROGATES["atan"].scaled(11)
 
 
 def test_every_entry_is_documented():
