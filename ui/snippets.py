@@ -1,0 +1,160 @@
+"""'Code for this view': self-contained TensorFlow scripts generated from a page's settings.
+
+Each prints the numbers the page shows, defines its custom gradient inline (no gradlib needed,
+so it runs in any notebook), and is executed by the tests against gradlib's own results."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from gradlib import BIVARIATE, ELEMENTARY, OPTIMIZERS, STEPS, SURROGATES
+from gradlib.training import TrainingConfig
+
+
+def chain_code(fn: str, x: float, depth: int, dtype: str) -> str:
+    entry = ELEMENTARY[fn]
+    return f'''import tensorflow as tf
+
+
+@tf.custom_gradient
+def f(x):
+    y = {entry.forward_code}  # f(x) = {entry.latex}
+    print(f"x={{x.numpy():.6g}}\ty={{y.numpy():.6g}}")
+
+    def grad(upstream):
+        local_grad = {entry.local_grad_code}  # f'(x) = {entry.derivative_latex}
+        downstream = upstream * local_grad
+        print(f"x={{x.numpy():.6g}}\\tupstream={{upstream.numpy():.6g}}\\t"
+              f"current={{local_grad.numpy():.6g}}\\tdownstream={{downstream.numpy():.6g}}")
+        return downstream
+
+    return y, grad
+
+
+x = tf.constant({x!r}, dtype=tf.{dtype})
+with tf.GradientTape() as tape:
+    tape.watch(x)
+    y = x
+    for _ in range({depth}):  # y = f(f(...f(x))), {depth} times
+        y = f(y)
+dy_dx = tape.gradient(y, x)  # runs the backward functions, last stage first
+print(f"\\nfinal y={{y.numpy():.9g}}")
+print(f"final dy/dx={{dy_dx.numpy():.9g}}")
+'''
+
+
+def multivar_code(fn: str, x: float, y: float, unconnected: str) -> str:
+    entry = BIVARIATE[fn]
+    mode = "ZERO" if unconnected == "zero" else "NONE"
+    return f'''import tensorflow as tf
+
+
+@tf.custom_gradient
+def f(x, y):
+    z = {entry.forward_code}
+
+    def grad(upstream):
+        dz_dx = {entry.partials_code[0]}
+        dz_dy = {entry.partials_code[1]}
+        return upstream * dz_dx, upstream * dz_dy  # one gradient per input
+
+    return z, grad
+
+
+x = tf.constant({x!r})
+y = tf.constant({y!r})
+w = tf.constant(1.0)  # watched, but never used to compute z
+with tf.GradientTape(persistent=True) as tape:
+    tape.watch([x, y, w])
+    z = f(x, y)
+mode = tf.UnconnectedGradients.{mode}
+dz_dx, dz_dy, dz_dw = tape.gradient(z, [x, y, w], unconnected_gradients=mode)
+print(f"z={{z.numpy():.9g}}")
+print(f"dz/dx={{dz_dx.numpy():.9g}}")
+print(f"dz/dy={{dz_dy.numpy():.9g}}")
+print("dz/dw=", None if dz_dw is None else dz_dw.numpy())
+print("dx/dy=", tape.gradient(x, y, unconnected_gradients=mode))
+'''
+
+
+def _surrogate_function(surrogate: str, parameter: float | None) -> str:
+    entry = SURROGATES[surrogate]
+    signature = "x" if parameter is None else f"x, k={parameter!r}"
+    return f'''def {surrogate}_grad({signature}):
+    """{entry.name}: {entry.reference}"""
+    return {entry.derivative_code}
+'''
+
+
+def surrogate_code(forward: str, surrogates: Sequence[tuple[str, float | None]], x: float) -> str:
+    """``surrogates`` pairs each id with its parameter (None for the families without one)."""
+    functions = "\n\n".join(_surrogate_function(s, p) for s, p in surrogates)
+    table = ", ".join(f'("{s}", {s}_grad)' for s, _ in surrogates)
+    return f'''import math
+
+import tensorflow as tf
+
+
+def surrogate_step(derivative):
+    """{forward} in the forward pass, ``derivative`` in the backward pass."""
+    @tf.custom_gradient
+    def step(x):
+        def grad(upstream):
+            return upstream * derivative(x)
+        return {STEPS[forward].forward_code}, grad
+    return step
+
+
+{functions}
+
+x = tf.constant({x!r})
+for name, derivative in [{table}]:
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = surrogate_step(derivative)(x)
+    print(f"{{name}}: y={{y.numpy():.9g}} dy/dx={{tape.gradient(y, x).numpy():.9g}}")
+'''
+
+
+def training_code(config: TrainingConfig) -> str:
+    spec = OPTIMIZERS[config.optimizer]
+    entry = SURROGATES[config.surrogate]
+    parameter = entry.resolve_scale(config.scale) if entry.scale is not None else None
+    arguments = ", ".join(f"{name}={value!r}" for name, value in
+                          {**spec.fixed, **config.resolved_settings()}.items())
+    call = f"{config.surrogate}_grad(x)"
+    return f'''import math
+
+import keras
+import tensorflow as tf
+
+
+{_surrogate_function(config.surrogate, parameter)}
+
+@tf.custom_gradient
+def step(x):
+    def grad(upstream):
+        return upstream * {call}
+    return {STEPS[config.forward].forward_code}, grad
+
+
+x = tf.Variable({config.x0!r})
+optimizer = keras.optimizers.{spec.keras_class.__name__}({arguments})
+
+
+@tf.function
+def train_step():
+    with tf.GradientTape() as tape:
+        y = step(x)
+        loss = tf.nn.l2_loss(y - {config.target!r})
+    grad = tape.gradient(loss, x)
+    optimizer.apply_gradients([(grad, x)])
+    return loss, y, grad
+
+
+print("step loss grad x y")
+for i in range({config.steps}):
+    loss, y, grad = train_step()
+    if i % 10 == 0 or i == {config.steps - 1}:
+        print(i, f"{{loss.numpy():.9g}} {{grad.numpy():.9g}} {{x.numpy():.9g}} {{y.numpy():.9g}}")
+'''
