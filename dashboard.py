@@ -1,22 +1,41 @@
-"""Custom Gradient Lab: home page. It imports no TensorFlow, so it shows at once."""
+"""Custom Gradient Lab, the home page. It imports no TensorFlow, so it shows at once."""
 
 import streamlit as st
 
-st.set_page_config(page_title="Custom Gradient Lab", page_icon="∇")
-st.title("Custom Gradient Lab")
-st.write(
-    "See TensorFlow custom gradients (`tf.custom_gradient`) work: the chain rule stage by stage, "
-    "gradients of several variables, surrogate gradients through `sign`, and training through them."
-)
-st.info("The interactive pages are being built. The engine, `gradlib`, is ready to use from Python:")
-st.code(
-    """import tensorflow as tf
-import gradlib
+PAGES = [
+    ("pages/1_Chain_rule.py", "Chain rule", "⛓️",
+     "f composed up to 12 times: every backward function's upstream, local and downstream gradient, checked "
+     "against autodiff, finite differences and the closed form."),
+    ("pages/2_Multiple_variables.py", "Multiple variables", "🔀",
+     "One gradient per input; None (or 0) for a variable that never reaches the output; the gradient field."),
+    ("pages/3_Surrogate_gradients.py", "Surrogate gradients", "🪜",
+     "sign or Heaviside forward, one of 11 published surrogate derivatives backward, overlaid and compared."),
+    ("pages/4_Training.py", "Training", "🏋️",
+     "Train through sign with any surrogate and any of 10 Keras optimizers; compare runs, play them back."),
+]
 
-x = tf.constant(2.0)
-with tf.GradientTape() as tape:
-    tape.watch(x)
-    y = gradlib.square(gradlib.square(gradlib.square(x)))  # x ** 8
-print(tape.gradient(y, x))  # 1024.0""",
-    language="python",
+st.set_page_config(page_title="Custom Gradient Lab", page_icon="∇", layout="wide")
+st.title("∇ Custom Gradient Lab")
+st.markdown(
+    "See TensorFlow's [`tf.custom_gradient`](https://www.tensorflow.org/api_docs/python/tf/custom_gradient) at "
+    "work. A custom gradient is a forward function paired with your own backward function: TensorFlow calls it "
+    "with the **upstream** gradient, and it returns the **downstream** gradient to pass on."
 )
+
+for path, label, icon, description in PAGES:
+    st.page_link(path, label=f"**{label}** — {description}", icon=icon)
+
+st.subheader("The chain rule in one picture")
+st.markdown("Compose $f(x) = x^2$ three times, $y = f(f(f(x)))$, and name the stages "
+            "$x_1 = x^2$, $x_0 = x_1^2$, $y = x_0^2$. The chain rule multiplies the local derivatives:")
+st.latex(r"\frac{dy}{dx} = \underbrace{\frac{dy}{dx_0}}_{2x_0} \cdot \underbrace{\frac{dx_0}{dx_1}}_{2x_1}"
+         r"\cdot \underbrace{\frac{dx_1}{dx}}_{2x}")
+st.markdown("In TensorFlow each stage's backward function receives the product of the factors after it, the "
+            "*upstream* gradient, multiplies it by its own factor, the *local* (current) derivative, and passes "
+            "the result *downstream*:")
+st.latex(r"\text{downstream} = \frac{dx_i}{dx_{i+1}} \times \text{upstream}")
+st.code("x=16\tupstream=1\tcurrent=32\tdownstream=32\n"
+        "x=4\tupstream=32\tcurrent=8\tdownstream=256\n"
+        "x=2\tupstream=256\tcurrent=4\tdownstream=1024", language="text")
+st.caption("At x = 2 the backward pass ends in dy/dx = 1024 = 8·2⁷. Open the Chain rule page to step through it "
+           "for any function and depth.")

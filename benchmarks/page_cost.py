@@ -1,0 +1,76 @@
+"""Server-side CPU cost of one interaction on each page, once warm.
+
+    python benchmarks/page_cost.py [--repeats 15]
+
+Each page runs in Streamlit's AppTest (the real script runner, with its post-run garbage
+collection), is warmed up, then a control is moved back and forth; the figure is the median
+process CPU time per rerun. AppTest's own bookkeeping is included, so this slightly overstates
+what a server spends. The budget is 50 ms per interaction."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from streamlit import config  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+# A server compiles each page once and keeps the bytecode; AppTest compiles it again on every
+# run, and with "magic" on that means rewriting its syntax tree each time. The app uses no
+# magic (.streamlit/config.toml turns it off), so turn it off here too and measure the page.
+config.set_option("runner.magicEnabled", False)
+
+# page, the control moved, and the values it takes: every value is new, so nothing comes from a
+# cache and each figure is the cost of real work (the pages cache by value, so a class that
+# repeats settings costs less than this).
+XS = [round(v, 2) for v in np.linspace(-2.9, 2.9, 19)]
+INTERACTIONS = [
+    ("dashboard.py", None, None, None),
+    ("pages/1_Chain_rule.py", "slider", "x", XS),
+    ("pages/1_Chain_rule.py", "slider", "depth", list(range(1, 13))),
+    ("pages/2_Multiple_variables.py", "slider", "x", XS),
+    ("pages/3_Surrogate_gradients.py", "slider", "x", XS),
+    ("pages/3_Surrogate_gradients.py", "slider", "scale", [round(v, 1) for v in np.linspace(0.2, 9.8, 19)]),
+    ("pages/4_Training.py", "slider", "x0", XS),
+    ("pages/4_Training.py", "slider", "beta_1", [round(v, 3) for v in np.linspace(0.5, 0.95, 19)]),
+]
+
+
+def cost(page: str, kind: str | None, key: str | None, values: list | None, repeats: int) -> float:
+    """Median CPU seconds of a rerun after moving ``key`` to each value after the first two."""
+    app = AppTest.from_file(str(ROOT / page), default_timeout=60)
+    app.run()
+    samples = []
+    for index in range(repeats + 2):
+        if values:
+            getattr(app, kind)(key=key).set_value(values[index % len(values)])
+        start = time.process_time()
+        app.run()
+        if index >= 2:  # the first two warm up: first trace, first kernels
+            samples.append(time.process_time() - start)
+        assert not app.exception, app.exception
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    args = parser.parse_args()
+    print(f"{'page':34} {'control':10} CPU ms per interaction (median of {args.repeats} new values)")
+    for page, kind, key, values in INTERACTIONS:
+        median = cost(page, kind, key, values, args.repeats)
+        print(f"{page:34} {key or 'rerun':10} {median * 1e3:8.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Surrogate gradients: a step forward, a smooth stand-in for its derivative backward."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import tensorflow as tf
+
+import gradlib
+from gradlib import STEPS, SURROGATES
+from gradlib.surrogates import MULTIPLIER_RANGE
+from ui import figures, snippets
+from ui.widgets import Controls, chart, code_panel, page_header, what_to_try
+
+MAX_SHOWN = 6  # surrogates overlaid at once: more is unreadable, and each costs a curve per panel
+
+page_header("Surrogate gradients", "🪜", "sign(x) has derivative 0 almost everywhere, so nothing upstream of it "
+            "learns. A custom gradient keeps the step in the forward pass and uses a smooth surrogate in the "
+            "backward pass.")
+
+controls = Controls()
+forward = controls.choice("forward", "Forward step", list(STEPS), "sign", horizontal=True)
+chosen = controls.choices("surrogates", "Surrogates", list(SURROGATES), ["sigmoid"],
+                          max_selections=MAX_SHOWN, help=f"up to {MAX_SHOWN} at once")
+multiplier = controls.number("scale", "Scale (× each surrogate's published default)", *MULTIPLIER_RANGE, 1.0, 0.1,
+                             help="1 = the default from each paper; sigmoid's default k = 1 is the notebook's")
+x = controls.number("x", "x", -3.0, 3.0, 3.0, 0.05)
+
+step = STEPS[forward]
+st.latex(step.latex)
+st.latex(r"\text{forward: } y = \operatorname{step}(x) \qquad \text{backward: } \frac{\partial L}{\partial x} = "
+         r"\text{upstream} \cdot g(x) \quad\text{instead of}\quad \text{upstream} \cdot 0")
+if not chosen:
+    st.info("Choose at least one surrogate in the sidebar.")
+    st.stop()
+
+
+@st.cache_data(max_entries=512)
+def surrogate_at(forward: str, surrogate: str, parameter: float | None, x: float) -> tuple[float, float]:
+    """Forward value and the gradient TensorFlow's tape gets through the custom gradient."""
+    x_tensor = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x_tensor)
+        y = gradlib.surrogate_step(forward, surrogate, parameter)(x_tensor)
+    return float(y), float(tape.gradient(y, x_tensor))
+
+
+@st.cache_data(max_entries=512)
+def curves(forward: str, surrogate: str, parameter: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    xs = np.linspace(-3.0, 3.0, 601)
+    entry = SURROGATES[surrogate]
+    scale = tf.constant(entry.resolve_scale(parameter), tf.float64)
+    x_tensor = tf.constant(xs)
+    with tf.GradientTape() as tape:
+        tape.watch(x_tensor)
+        y = gradlib.surrogate_step(forward, surrogate, parameter)(x_tensor)
+    return y.numpy(), entry.primitive(x_tensor, scale).numpy(), tape.gradient(y, x_tensor).numpy()
+
+
+@st.cache_data(max_entries=512)
+def profiled(surrogate: str, parameter: float | None) -> gradlib.surrogates.SurrogateProfile:
+    return gradlib.surrogate_profile(surrogate, parameter)
+
+
+rows, plotted, parameters = [], {}, []
+for surrogate in chosen:
+    entry = SURROGATES[surrogate]
+    parameter = entry.scaled(multiplier)
+    parameters.append((surrogate, parameter))
+    value, gradient = surrogate_at(forward, surrogate, parameter, x)
+    profile = profiled(surrogate, parameter)
+    step_values, primitive, derivative = curves(forward, surrogate, parameter)
+    label = surrogate if parameter is None else f"{surrogate} ({entry.scale.symbol}={parameter:g})"
+    plotted[label] = (primitive, derivative)
+    rows.append({"surrogate": label, f"{forward}(x)": value, "true derivative": 0.0,
+                 "surrogate gradient (tape)": gradient, "peak of g": profile.peak, "area under g": profile.area})
+
+st.subheader(f"At x = {x:g}")
+st.dataframe(pd.DataFrame(rows), hide_index=True, key="at_x",
+             column_config={"surrogate gradient (tape)": st.column_config.NumberColumn(format="%.10g")})
+chart(figures.surrogate_figure(np.linspace(-3.0, 3.0, 601), step_values, plotted, x), key="surrogates")
+st.caption(f"The jump of {forward} is {step.jump:g}: a surrogate whose area equals it scales gradients like the "
+           "step it replaces. Learning is robust to the shape of g but sensitive to its scale (Zenke & Vogels 2021).")
+
+for surrogate, parameter in parameters:
+    entry = SURROGATES[surrogate]
+    with st.expander(f"{entry.name} — `{surrogate}`"):
+        st.latex(rf"g(x) = {entry.derivative_latex} \qquad P(x) = {entry.primitive_latex}")
+        scale_note = ("no parameter" if entry.scale is None else
+                      f"${entry.scale.symbol} = {parameter:g}$ ({entry.scale.meaning}; default "
+                      f"{entry.scale.default:g}, range {entry.scale.low:g}–{entry.scale.high:g})")
+        st.markdown(f"**Reference:** {entry.reference}  \n**Parameter:** {scale_note}")
+
+what_to_try(
+    "The notebook: sign with the sigmoid surrogate at scale 1 and x = 3 gives y = 1 and dy/dx = 0.0451766551.",
+    "Add ste, clipped_ste and zero: zero is the true derivative of the step, and nothing would learn through it.",
+    "Raise the scale: the sigmoid surrogate gets taller and narrower, but its area stays 1.",
+    "fast_sigmoid's default (k = 25, from snnTorch) has area 0.08: it shrinks every gradient it passes.",
+)
+code_panel(snippets.surrogate_code(forward, parameters, x))

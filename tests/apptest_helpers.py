@@ -1,0 +1,51 @@
+"""Shared by the AppTest suites: open a page (optionally from a link) and read what it shows."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = {
+    "chain": "pages/1_Chain_rule.py",
+    "multivar": "pages/2_Multiple_variables.py",
+    "surrogates": "pages/3_Surrogate_gradients.py",
+    "training": "pages/4_Training.py",
+}
+TIMEOUT = 60  # the first import of TensorFlow alone takes ~3 s here
+
+
+def open_page(page: str, **params: str | list[str]) -> AppTest:
+    """Run a page as a visitor following a link with ``params`` would see it."""
+    app = AppTest.from_file(str(ROOT / PAGES[page]), default_timeout=TIMEOUT)
+    for key, value in params.items():
+        app.query_params[key] = value
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def figures(app: AppTest) -> list[dict]:
+    """Every Plotly chart on the page as the figure dict Streamlit sent to the browser."""
+    return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+
+
+def metrics(app: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in app.metric}
+
+
+def warnings(app: AppTest) -> list[str]:
+    return [warning.value for warning in app.warning]
+
+
+def numbers(trace: dict, axis: str = "y") -> list[float]:
+    """A trace's values on ``axis``, decoding Plotly's typed-array form of NumPy arrays."""
+    values = trace[axis]
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return values
