@@ -37,7 +37,7 @@ if fn == "hypot" and x == 0 and y == 0:
 
 
 def shown(value: float | None) -> str:
-    return "None" if value is None else f"{value:.9g}"
+    return "None" if value is None else f"{value:.7g}"  # float32 carries ~7 significant digits
 
 
 columns = st.columns(5)
