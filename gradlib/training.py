@@ -25,6 +25,7 @@ from gradlib.surrogates import STEPS, SURROGATES, surrogate_step
 
 MAX_STEPS = 5000
 MAX_IDLE_TRAINERS = 32  # compiled trainers kept for reuse; each holds one small graph
+MAX_PLAY_FRAMES = 150  # a playback redraws at most this many frames, however long the run
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class OptimizerSpec:
 
 
 LEARNING_RATE = Setting("learning_rate", "learning rate", 0.1, 1e-4, 10.0, log=True)
+# Learning rates matter by order of magnitude: 1-2-5 steps per decade across the range above.
+LEARNING_RATE_GRID = [m * 10.0 ** e for e in range(-4, 1) for m in (1, 2, 5)] + [10.0]
 BETA_1 = Setting("beta_1", "β₁ (first-moment decay)", 0.9, 0.0, 0.999)
 BETA_2 = Setting("beta_2", "β₂ (second-moment decay)", 0.999, 0.0, 0.9999)
 MOMENTUM = Setting("momentum", "momentum", 0.9, 0.05, 0.99, traced=False)
@@ -262,3 +265,11 @@ def train(config: TrainingConfig) -> TrainingHistory:
     for history in train_in_chunks(config, chunk_steps=config.steps):
         pass
     return history
+
+
+def playback_steps(length: int, frames: int = MAX_PLAY_FRAMES) -> list[int]:
+    """The history lengths to draw when a run of ``length`` steps is played back: every step for
+    a short run, evenly spaced ones for a long run, never more than MAX_PLAY_FRAMES."""
+    require_int_in_range(length, 1, MAX_STEPS, "length")
+    require_int_in_range(frames, 1, MAX_PLAY_FRAMES, "frames")
+    return np.unique(np.linspace(1, length, min(length, frames)).astype(int)).tolist()

@@ -80,6 +80,9 @@ st.dataframe(pd.DataFrame(rows), hide_index=True, key="at_x",
 chart(figures.surrogate_figure(np.linspace(-3.0, 3.0, 601), step_values, plotted, x), key="surrogates")
 st.caption(f"The jump of {forward} is {step.jump:g}: a surrogate whose area equals it scales gradients like the "
            "step it replaces. Learning is robust to the shape of g but sensitive to its scale (Zenke & Vogels 2021).")
+if "ste" in chosen:
+    st.caption("The area under `ste` is infinite (inf in the table): its primitive is P(x) = x, so it passes the "
+               "upstream gradient unchanged however far x is from 0.")
 
 for surrogate, parameter in parameters:
     entry = SURROGATES[surrogate]

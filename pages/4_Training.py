@@ -2,19 +2,18 @@
 
 import time
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 import gradlib
 from gradlib import MAX_STEPS, OPTIMIZERS, SURROGATES, TrainingConfig, TrainingHistory
+from gradlib.training import LEARNING_RATE_GRID
 from gradlib.surrogates import MULTIPLIER_RANGE
 from ui import figures, snippets
 from ui.widgets import Controls, chart, code_panel, page_header, what_to_try
 
 MAX_COMPARED = 6  # runs overlaid in compare mode, the main run included
-MAX_FRAMES = 150  # play mode redraws at most this many frames, at FRAMES_PER_SECOND
-FRAMES_PER_SECOND = 15
+FRAMES_PER_SECOND = 15  # play mode: at most MAX_PLAY_FRAMES frames, so at most 10 s
 
 page_header("Training", "🏋️", "Train x so that sign(x) hits a target. Without a custom gradient the loss has "
             "derivative 0 and x never moves; with a surrogate it learns. Every change retrains at once.")
@@ -22,7 +21,7 @@ page_header("Training", "🏋️", "Train x so that sign(x) hits a target. Witho
 controls = Controls()
 optimizer = controls.choice("optimizer", "Optimizer", list(OPTIMIZERS), "adam")
 spec = OPTIMIZERS[optimizer]
-learning_rate = controls.number("lr", "Learning rate", 1e-4, 10.0, 0.1, 0.01, fmt="%.4g", typed=True)
+learning_rate = controls.grid("lr", "Learning rate", LEARNING_RATE_GRID, 0.1)
 settings = {"learning_rate": learning_rate}
 for setting in spec.settings[1:]:  # the learning rate comes first in every optimizer
     settings[setting.name] = controls.number(setting.name, setting.label, setting.low, setting.high,
@@ -89,10 +88,10 @@ if playing:
     # Streamlit call: Stop needs no handler of its own.
     stop_column.button("■ Stop", key="stop")
     longest = max(len(h) for h in runs.values())
-    frame_ends = np.unique(np.linspace(1, longest, min(longest, MAX_FRAMES)).astype(int))
+    frame_ends = gradlib.training.playback_steps(max(longest, 1))
     for index, end in enumerate(frame_ends):
         started = time.perf_counter()
-        chart(figures.training_figure(runs, upto=int(end)), key=f"frame_{index}", where=training_chart)
+        chart(figures.training_figure(runs, upto=end), key=f"frame_{index}", where=training_chart)
         progress.progress(index / max(len(frame_ends) - 1, 1), text=f"step {end} of {longest}")
         time.sleep(max(0.0, 1 / FRAMES_PER_SECOND - (time.perf_counter() - started)))
     progress.empty()

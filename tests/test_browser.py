@@ -238,6 +238,50 @@ def test_training_play_animates_and_stops(visit):
     print(f"play stopped {stopped_in:.2f} s after the click")
 
 
+def test_a_control_moved_during_play_ends_it_and_applies(visit):
+    page = visit.open("training", "steps=3000")
+    visit.charts_drawn()
+    page.locator(".st-key-play").get_by_role("button", name="Play").click()
+    progress = page.locator("[data-testid='stProgress']")
+    expect(progress).to_be_visible(timeout=30_000)
+    started = time.monotonic()
+    _press_on_slider(page, "x0", ["ArrowRight"])  # x0 = -0.95
+    expect(progress).to_have_count(0, timeout=10_000)
+    visit.finished()
+    print(f"play ended {time.monotonic() - started:.2f} s after the slider moved")
+    expected = gradlib.train(gradlib.TrainingConfig(x0=-0.95, steps=3000))
+    assert visit.metric("final x") == f"{expected.x[-1]:.6g}"
+    visit.assert_clean()
+
+
+def test_two_visitors_training_at_once_each_get_their_solo_history(browser, server):
+    """Two sessions train different settings at the same moment: each downloads exactly the
+    history a solo gradlib run gives, bit for bit, and sees only its own settings."""
+    links = {"A": ("optimizer=adam&x0=-1.55&steps=4000", gradlib.TrainingConfig(x0=-1.55, steps=4000)),
+             "B": ("optimizer=rmsprop&surrogate=atan&target=-1.0&lr=0.01&steps=3500",
+                   gradlib.TrainingConfig(optimizer="rmsprop", surrogate="atan", target=-1.0,
+                                          settings={"learning_rate": 0.01}, steps=3500))}
+    contexts = {name: browser.new_context(accept_downloads=True) for name in links}
+    try:
+        visits = {name: Visit(context.new_page(), server) for name, context in contexts.items()}
+        for name, visit in visits.items():  # both requests are in flight before either is awaited
+            visit.page.goto(f"{server}/Training?{links[name][0]}", wait_until="commit")
+        for name, visit in visits.items():
+            visit.finished()
+            with visit.page.expect_download() as download:
+                visit.page.locator(".st-key-download").get_by_role("button").click()
+            rows = Path(download.value.path()).read_text().splitlines()
+            solo = gradlib.train(links[name][1])
+            x_column = rows[0].split(",").index("x")
+            assert [float(row.split(",")[x_column]) for row in rows[1:]] == solo.x.tolist()
+            expect(visit.page.locator(".st-key-optimizer [role='combobox']")).to_have_value(
+                links[name][1].optimizer)
+            visit.assert_clean()
+    finally:
+        for context in contexts.values():
+            context.close()
+
+
 def test_training_compare_link(visit):
     page = visit.open("training", "compare=optimizers&compare_optimizers=sgd&compare_optimizers=lion")
     visit.charts_drawn()

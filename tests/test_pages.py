@@ -245,7 +245,7 @@ def test_training_each_control_changes_the_run(key, value):
 
 def test_training_learning_rate_and_optimizer_settings():
     app = open_page("training")
-    app.number_input(key="lr").set_value(0.01).run()
+    app.select_slider(key="lr").set_value(0.01).run()
     assert float(metrics(app)["final x"]) != pytest.approx(0.990333, abs=1e-3)
     app.selectbox(key="optimizer").set_value("rmsprop").run()
     assert app.slider(key="rho").value == 0.9
@@ -296,7 +296,7 @@ def test_training_history_downloads_as_csv():
 
 
 def test_training_diverging_run_is_explained():
-    app = open_page("training", optimizer="adamw", lr="10", weight_decay="0.5", steps="200")
+    app = open_page("training", optimizer="adamw", lr="10.0", weight_decay="0.5", steps="200")
     assert "became inf or NaN" in app.error[0].value
     assert int(metrics(app)["steps run"].split(" / ")[0]) < 200
 

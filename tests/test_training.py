@@ -21,6 +21,14 @@ def test_registry_has_the_required_optimizers():
     assert REQUIRED_OPTIMIZERS <= set(OPTIMIZERS)
 
 
+def test_learning_rate_grid_spans_the_setting_and_prints_plainly():
+    from gradlib.training import LEARNING_RATE, LEARNING_RATE_GRID
+
+    assert LEARNING_RATE_GRID[0] == LEARNING_RATE.low and LEARNING_RATE_GRID[-1] == LEARNING_RATE.high
+    assert LEARNING_RATE.default in LEARNING_RATE_GRID
+    assert "0.0002" in map(str, LEARNING_RATE_GRID)  # links name values as Python prints them
+
+
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
 def test_every_optimizer_learns_through_the_surrogate(optimizer):
     history = train(TrainingConfig(optimizer=optimizer, steps=300))

@@ -76,17 +76,11 @@ class Controls:
                                 icon="🔗")
 
     def number(self, key: str, label: str, low: float, high: float, default: float, step: float,
-               help: str | None = None, fmt: str | None = None, where=None, typed: bool = False) -> float:
-        """A float slider (or, ``typed``, a number box); the link value must be one finite number
-        within [low, high]."""
-        where = where or self.where
+               help: str | None = None, fmt: str | None = None, where=None) -> float:
+        """A float slider; the link value must be one finite number within [low, high]."""
         raw = st.query_params.get_all(key)
-        if typed:
-            value = where.number_input(label, low, high, default, step, format=fmt, key=key,
-                                       bind="query-params", help=help)
-        else:
-            value = where.slider(label, low, high, default, step, format=fmt, key=key, bind="query-params",
-                                 help=help)
+        value = (where or self.where).slider(label, low, high, default, step, format=fmt, key=key,
+                                             bind="query-params", help=help)
         self._check(key, raw, lambda raw: len(raw) == 1 and _float_in(raw[0], low, high),
                     f"a number from {low:g} to {high:g}", f"{value:g}")
         return value
@@ -96,8 +90,19 @@ class Controls:
         raw = st.query_params.get_all(key)
         value = (where or self.where).slider(label, low, high, default, 1, key=key, bind="query-params", help=help,
                                              on_change=on_change)
-        self._check(key, raw, lambda raw: len(raw) == 1 and raw[0].strip().lstrip("+-").isdigit()
-                    and low <= int(raw[0]) <= high, f"a whole number from {low} to {high}", value)
+        self._check(key, raw, lambda raw: len(raw) == 1 and _float_in(raw[0], low, high) and float(raw[0]).is_integer(),
+                    f"a whole number from {low} to {high}", value)
+        return value
+
+    def grid(self, key: str, label: str, options: Sequence[float], default: float,
+             help: str | None = None, where=None) -> float:
+        """A slider over given values, e.g. a log-spaced grid; the link must name one exactly as
+        Python prints it ("0.1", "1.0")."""
+        raw = st.query_params.get_all(key)
+        value = (where or self.where).select_slider(label, options, value=default, key=key, bind="query-params",
+                                                    help=help)
+        self._check(key, raw, lambda raw: len(raw) == 1 and raw[0] in map(str, options),
+                    f"one of {', '.join(map(str, options))}", value)
         return value
 
     def choice(self, key: str, label: str, options: Sequence[str], default: str,

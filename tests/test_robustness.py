@@ -1,0 +1,187 @@
+"""No input, link or combination of controls breaks a page, and every inf or NaN on screen is
+explained in words. Hypothesis drives each page through AppTest with random controls."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from apptest_helpers import open_page, warnings
+from gradlib import ELEMENTARY, MAX_DEPTH, MAX_STEPS, OPTIMIZERS, STEPS, SURROGATES, BIVARIATE
+from gradlib.surrogates import MULTIPLIER_RANGE
+from gradlib.training import LEARNING_RATE_GRID
+
+EXAMPLES_PER_PAGE = 130  # 4 pages: over 500 random combinations per run
+EXPLANATION_WORDS = ("overflow", "inf", "nan", "not finite", "undefined", "infinite")
+
+
+def edges(low: float, high: float) -> st.SearchStrategy[float]:
+    """Both ends, often, and anything in between."""
+    return st.one_of(st.sampled_from([low, high]), st.floats(low, high, allow_nan=False))
+
+
+def shown_numbers(app) -> list[str]:
+    cells = [str(value) for frame in app.dataframe for value in frame.value.to_numpy().ravel()]
+    return [metric.value for metric in app.metric] + cells
+
+
+def assert_sound(app) -> None:
+    """No exception, and if a number on screen is inf or NaN, some text on the page says why."""
+    assert not app.exception, [e.value for e in app.exception]
+    non_finite = [text for text in shown_numbers(app) if text.strip().lower() in ("inf", "-inf", "nan", "infinity")]
+    if non_finite:
+        words = " ".join(e.value for kind in ("error", "warning", "info", "caption") for e in getattr(app, kind))
+        assert any(word in words.lower() for word in EXPLANATION_WORDS), (non_finite, words)
+
+
+SETTINGS = settings(max_examples=EXAMPLES_PER_PAGE, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+@pytest.fixture(scope="module")
+def pages():
+    return {}
+
+
+def page(pages: dict, name: str):
+    if name not in pages:
+        pages[name] = open_page(name)
+    return pages[name]
+
+
+@SETTINGS
+@given(fn=st.sampled_from(sorted(ELEMENTARY)), x=edges(-3.0, 3.0), depth=st.integers(1, MAX_DEPTH),
+       dtype=st.sampled_from(["float32", "float64"]), log=st.booleans(), reveal=st.integers(0, MAX_DEPTH))
+def test_chain_page_survives_any_controls(pages, fn, x, depth, dtype, log, reveal):
+    app = page(pages, "chain")
+    app.selectbox(key="fn").set_value(fn)
+    app.slider(key="x").set_value(x)
+    app.slider(key="depth").set_value(depth)
+    app.radio(key="dtype").set_value(dtype)
+    app.toggle(key="log").set_value(log)
+    app.run()
+    assert_sound(app)
+    app.slider(key="reveal").set_value(min(reveal, depth)).run()
+    assert_sound(app)
+
+
+@SETTINGS
+@given(fn=st.sampled_from(sorted(BIVARIATE)), x=edges(-3.0, 3.0),
+       y=st.one_of(st.just(0.0), edges(-3.0, 3.0)), zeros=st.booleans())
+def test_multivar_page_survives_any_controls(pages, fn, x, y, zeros):
+    app = page(pages, "multivar")
+    app.selectbox(key="fn").set_value(fn)
+    app.slider(key="x").set_value(x)
+    app.slider(key="y").set_value(y)
+    app.toggle(key="zeros").set_value(zeros)
+    app.run()
+    assert_sound(app)
+
+
+@SETTINGS
+@given(forward=st.sampled_from(sorted(STEPS)),
+       chosen=st.lists(st.sampled_from(sorted(SURROGATES)), min_size=0, max_size=6, unique=True),
+       scale=edges(*MULTIPLIER_RANGE), x=edges(-3.0, 3.0))
+def test_surrogate_page_survives_any_controls(pages, forward, chosen, scale, x):
+    app = page(pages, "surrogates")
+    app.radio(key="forward").set_value(forward)
+    app.multiselect(key="surrogates").set_value(chosen)
+    app.slider(key="scale").set_value(scale)
+    app.slider(key="x").set_value(x)
+    app.run()
+    assert_sound(app)
+
+
+@st.composite
+def training_controls(draw):
+    optimizer = draw(st.sampled_from(sorted(OPTIMIZERS)))
+    own = {s.name: draw(edges(s.low, s.high)) for s in OPTIMIZERS[optimizer].settings[1:]}
+    return dict(
+        optimizer=optimizer, own=own, lr=draw(st.sampled_from(LEARNING_RATE_GRID)),
+        surrogate=draw(st.sampled_from(sorted(SURROGATES))), scale=draw(edges(*MULTIPLIER_RANGE)),
+        x0=draw(edges(-3.0, 3.0)), target=draw(edges(-2.0, 2.0)),
+        steps=draw(st.one_of(st.sampled_from([1, MAX_STEPS]), st.integers(1, 300))),
+        compare=draw(st.sampled_from(["none", "surrogates", "optimizers"])),
+        others=draw(st.lists(st.sampled_from(sorted(SURROGATES)), max_size=5, unique=True)),
+        other_optimizers=draw(st.lists(st.sampled_from(sorted(OPTIMIZERS)), max_size=5, unique=True)),
+    )
+
+
+@SETTINGS
+@given(controls=training_controls())
+def test_training_page_survives_any_controls(pages, controls):
+    app = page(pages, "training")
+    app.selectbox(key="optimizer").set_value(controls["optimizer"]).run()  # its own settings appear
+    for name, value in controls["own"].items():
+        app.slider(key=name).set_value(value)
+    app.select_slider(key="lr").set_value(controls["lr"])
+    app.selectbox(key="surrogate").set_value(controls["surrogate"])
+    app.slider(key="scale").set_value(controls["scale"])
+    app.slider(key="x0").set_value(controls["x0"])
+    app.slider(key="target").set_value(controls["target"])
+    app.slider(key="steps").set_value(controls["steps"])
+    app.radio(key="compare").set_value(controls["compare"]).run()
+    if controls["compare"] == "surrogates":
+        app.multiselect(key="compare_surrogates").set_value(controls["others"]).run()
+    elif controls["compare"] == "optimizers":
+        app.multiselect(key="compare_optimizers").set_value(controls["other_optimizers"]).run()
+    assert_sound(app)
+    steps_run = int(app.metric[3].value.split(" / ")[0]) if app.metric else 0
+    if steps_run < controls["steps"]:
+        assert "became inf or NaN" in app.error[0].value  # a stop is always explained
+
+
+# ---- Malformed links: each opens the page at the control's default, with a note --------------
+
+BAD_NUMBERS = ["abc", "nan", "NaN", "inf", "-inf", "1e309", "-1e309", "", "99", "-99", "1,5", "0x10", "1 2",
+               "null", "९" * 400, "7" * 5000, "💥"]
+BAD_WHOLE_NUMBERS = ["abc", "nan", "inf", "1e309", "", "-3", "0", "13", "99999999999999999999", "½", "🙂"]
+BAD_IDS = ["cosh", "", "SQUARE", "squares", "null", "💥", "ß" * 3000, "square; DROP TABLE", "../etc/passwd"]
+BAD_FLAGS = ["maybe", "", "1", "yes", "truee"]
+REPEATED = ["1", "2"]
+
+# page -> (key, widget kind, default, bad values)
+CONTROLS = {
+    "chain": [("x", "slider", 2.0, BAD_NUMBERS), ("depth", "slider", 3, BAD_WHOLE_NUMBERS),
+              ("fn", "selectbox", "square", BAD_IDS), ("dtype", "radio", "float32", ["float16", "", "FLOAT64"]),
+              ("log", "toggle", False, BAD_FLAGS)],
+    "multivar": [("x", "slider", 2.0, BAD_NUMBERS), ("y", "slider", 3.0, BAD_NUMBERS[:8]),
+                 ("fn", "selectbox", "multiply", BAD_IDS), ("zeros", "toggle", False, BAD_FLAGS)],
+    "surrogates": [("x", "slider", 3.0, BAD_NUMBERS), ("scale", "slider", 1.0, BAD_NUMBERS[:10] + ["0", "11"]),
+                   ("forward", "radio", "sign", BAD_IDS), ("surrogates", "multiselect", ["sigmoid"],
+                                                            [["relu"], ["sigmoid", "sigmoid"], ["💥"]])],
+    "training": [("x0", "slider", -1.0, BAD_NUMBERS), ("lr", "select_slider", 0.1, BAD_NUMBERS[:9] + ["0", "11", "0.3", "1e-4"]),
+                 ("steps", "slider", 100, BAD_WHOLE_NUMBERS[:6] + ["5001", "1e9"]),
+                 ("optimizer", "selectbox", "adam", BAD_IDS + ["adadelta"]),
+                 ("surrogate", "selectbox", "sigmoid", BAD_IDS), ("beta_1", "slider", 0.9, BAD_NUMBERS[:8])],
+}
+BAD_LINKS = [(page, key, kind, default, bad) for page, controls in CONTROLS.items()
+             for key, kind, default, values in controls for bad in values + [REPEATED]
+             if not (kind == "multiselect" and bad == REPEATED)]
+
+
+def test_at_least_twenty_bad_links_per_page():
+    for name in CONTROLS:
+        assert sum(1 for case in BAD_LINKS if case[0] == name) >= 20
+
+
+@pytest.mark.parametrize("page_name, key, kind, default, bad", BAD_LINKS,
+                         ids=[f"{p}-{k}-{i}" for i, (p, k, *_rest) in enumerate(BAD_LINKS)])
+def test_malformed_link_opens_the_default_with_a_note(page_name, key, kind, default, bad):
+    app = open_page(page_name, **{key: bad})
+    value = getattr(app, kind)(key=key).value
+    assert value == default or (isinstance(default, float) and math.isclose(value, default))
+    notes = warnings(app)
+    assert len(notes) == 1 and f"`{key}=" in notes[0] and "not valid" in notes[0], notes
+    assert len(notes[0]) < 400  # a long value is shortened, not echoed in full
+
+
+def test_too_many_surrogates_in_a_link_keeps_the_first_six_with_a_note():
+    # Streamlit keeps the first max_selections values of a multiselect rather than dropping all.
+    app = open_page("surrogates", surrogates=sorted(SURROGATES)[:7])
+    assert app.multiselect(key="surrogates").value == sorted(SURROGATES)[:6]
+    assert "`surrogates=" in warnings(app)[0]
