@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Generic, Iterator, Mapping, TypeVar
 
 import keras
 import numpy as np
@@ -153,23 +153,83 @@ def trace_count() -> int:
     return _traces
 
 
+class TunableOptimizer:
+    """A Keras optimizer from the registry, built for ``variables``, and resettable to its initial
+    state. Settings in ``baked`` are passed to Keras as Python floats, as a user's script would;
+    the other settings are variables, so new values need no retrace. (Keras computes 1 − β in
+    float64 for a float but in float32 for a variable: the two differ in the last bit.)"""
+
+    def __init__(self, optimizer: str, baked: tuple[tuple[str, float], ...], variables: list[tf.Variable]):
+        spec = OPTIMIZERS[optimizer]
+        self.keras = spec.keras_class(**spec.fixed, **dict(baked))
+        self.keras.build(variables)
+        self._knobs = {s.name: tf.Variable(s.default, name=s.name) for s in spec.settings
+                       if s.name not in dict(baked) and s.name != "learning_rate"}
+        for name, knob in self._knobs.items():
+            setattr(self.keras, name, knob)  # Keras reads these as values in its update ops
+        self._initial_state = [v.numpy() for v in self.keras.variables]
+
+    def reset(self, settings: Mapping[str, float]) -> None:
+        """Slots and step count back to their initial values; settings from ``settings``."""
+        for variable, initial in zip(self.keras.variables, self._initial_state):
+            variable.assign(initial)
+        self.keras.learning_rate = settings["learning_rate"]
+        for name, knob in self._knobs.items():
+            knob.assign(settings[name])
+
+
+def untraced_settings(optimizer: str, settings: Mapping[str, float]) -> tuple[tuple[str, float], ...]:
+    """The settings Keras branches on in Python: part of a compiled loop's identity."""
+    return tuple((s.name, settings[s.name]) for s in OPTIMIZERS[optimizer].settings if not s.traced)
+
+
+T = TypeVar("T")
+
+
+class TrainerPool(Generic[T]):
+    """Compiled trainers kept for reuse and lent to one caller at a time. A trainer is keyed by
+    what its trace depends on; the caller resets it before use, so nothing carries over."""
+
+    def __init__(self, build: Callable[..., T], max_idle: int = MAX_IDLE_TRAINERS):
+        self._build, self._max_idle = build, max_idle
+        self._idle: list[tuple[tuple, T]] = []
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._idle)
+
+    @contextmanager
+    def borrow(self, key: tuple) -> Iterator[T]:
+        with self._lock:
+            index = next((i for i in range(len(self._idle) - 1, -1, -1) if self._idle[i][0] == key), None)
+            trainer = self._idle.pop(index)[1] if index is not None else None
+        if trainer is None:
+            trainer = self._build(*key)
+        try:
+            yield trainer
+        finally:
+            with self._lock:
+                self._idle.append((key, trainer))
+                del self._idle[:-self._max_idle]
+
+
+def count_trace() -> None:
+    """Called from inside a function being traced (a Python side effect runs only then)."""
+    global _traces
+    _traces += 1
+
+
 class _Trainer:
     """One compiled loop with its own variable, scale, target and optimizer."""
 
     def __init__(self, forward: str, surrogate: str, optimizer: str, untraced: tuple[tuple[str, float], ...]):
-        spec = OPTIMIZERS[optimizer]
         self.x = tf.Variable(0.0, name="x")
         self.target = tf.Variable(0.0, name="target")
         self.scale = tf.Variable(1.0, name="scale")
-        self.optimizer = spec.keras_class(**spec.fixed, **dict(untraced))
-        self.optimizer.build([self.x])
-        self.knobs = {s.name: tf.Variable(s.default, name=s.name) for s in spec.settings
-                      if s.traced and s.name != "learning_rate"}
-        for name, knob in self.knobs.items():
-            setattr(self.optimizer, name, knob)  # Keras reads these as values in its update ops
-        self.initial_state = [v.numpy() for v in self.optimizer.variables]
+        self.optimizer = TunableOptimizer(optimizer, untraced, [self.x])
         # The optimizer's slots for x, e.g. Adam's "momentum" (m) and "velocity" (v).
-        self.state = {v.name.removeprefix("x_0_"): v for v in self.optimizer.variables if v.name.startswith("x_0_")}
+        self.state = {v.name.removeprefix("x_0_"): v for v in self.optimizer.keras.variables
+                      if v.name.startswith("x_0_")}
         self.step_fn = surrogate_step(forward, surrogate, self.scale)
         self.run = tf.function(self._run)
 
@@ -177,15 +237,10 @@ class _Trainer:
         self.x.assign(config.x0)
         self.target.assign(config.target)
         self.scale.assign(SURROGATES[config.surrogate].resolve_scale(config.scale))
-        for variable, initial in zip(self.optimizer.variables, self.initial_state):
-            variable.assign(initial)
-        self.optimizer.learning_rate = settings["learning_rate"]
-        for name, knob in self.knobs.items():
-            knob.assign(settings[name])
+        self.optimizer.reset(settings)
 
     def _run(self, count: tf.Tensor) -> dict[str, tf.Tensor]:
-        global _traces
-        _traces += 1  # Python side effect: runs only while tracing
+        count_trace()
         names = ["x", "y", "loss", "grad", *self.state]
         records = {name: tf.TensorArray(tf.float32, size=count) for name in names}
         for i in tf.range(count):
@@ -193,33 +248,14 @@ class _Trainer:
                 y = self.step_fn(self.x)
                 loss = tf.nn.l2_loss(y - self.target)
             grad = tape.gradient(loss, self.x)
-            self.optimizer.apply_gradients([(grad, self.x)])
+            self.optimizer.keras.apply_gradients([(grad, self.x)])
             values = {"x": tf.convert_to_tensor(self.x), "y": y, "loss": loss, "grad": grad,
                       **{name: tf.convert_to_tensor(v) for name, v in self.state.items()}}
             records = {name: records[name].write(i, values[name]) for name in names}
         return {name: array.stack() for name, array in records.items()}
 
 
-_idle: list[tuple[tuple, _Trainer]] = []
-_idle_lock = threading.Lock()
-
-
-@contextmanager
-def _borrow_trainer(config: TrainingConfig, settings: Mapping[str, float]) -> Iterator[_Trainer]:
-    spec = OPTIMIZERS[config.optimizer]
-    untraced = tuple((s.name, settings[s.name]) for s in spec.settings if not s.traced)
-    key = (config.forward, config.surrogate, config.optimizer, untraced)
-    with _idle_lock:
-        index = next((i for i in range(len(_idle) - 1, -1, -1) if _idle[i][0] == key), None)
-        trainer = _idle.pop(index)[1] if index is not None else None
-    if trainer is None:
-        trainer = _Trainer(*key)
-    try:
-        yield trainer
-    finally:
-        with _idle_lock:
-            _idle.append((key, trainer))
-            del _idle[:-MAX_IDLE_TRAINERS]
+_POOL: TrainerPool[_Trainer] = TrainerPool(_Trainer)
 
 
 def _first_nonfinite(chunk: Mapping[str, np.ndarray]) -> tuple[int, list[str]] | None:
@@ -230,33 +266,41 @@ def _first_nonfinite(chunk: Mapping[str, np.ndarray]) -> tuple[int, list[str]] |
     return int(rows[0]), [name for name, mask in bad.items() if mask[rows[0]]]
 
 
+def run_in_chunks(run_chunk: Callable[[int], Mapping[str, tf.Tensor]], steps: int,
+                  chunk_steps: int) -> Iterator[tuple[dict[str, np.ndarray], str | None]]:
+    """Call ``run_chunk(count)`` until ``steps`` steps are done, yielding every recorded column so
+    far (float64) and, once a value is inf or NaN, a sentence saying where training stopped.
+    The history keeps the steps before the first non-finite one."""
+    require_int_in_range(chunk_steps, 1, MAX_STEPS, "chunk_steps")
+    columns: dict[str, list[np.ndarray]] = {}
+    done, stopped = 0, None
+    while done < steps and stopped is None:
+        chunk = {name: t.numpy() for name, t in run_chunk(min(chunk_steps, steps - done)).items()}
+        problem = _first_nonfinite(chunk)
+        if problem is not None:
+            row, names = problem
+            chunk = {name: values[:row] for name, values in chunk.items()}
+            stopped = (f"Step {done + row}: {', '.join(names)} became inf or NaN, so training stopped "
+                       f"there (try a smaller learning rate).")
+        for name, values in chunk.items():
+            columns.setdefault(name, []).append(values)
+        done += len(next(iter(chunk.values())))
+        yield {name: np.concatenate(parts).astype(np.float64) for name, parts in columns.items()}, stopped
+
+
 def train_in_chunks(config: TrainingConfig, chunk_steps: int = 100) -> Iterator[TrainingHistory]:
     """Train, yielding the history so far after every ``chunk_steps`` steps, so a caller can draw
     progress or stop early (close the generator). Training stops at the first step where any
     recorded value is inf or NaN, keeping the history before it, and says so in ``stopped``."""
     config.validate()
-    require_int_in_range(chunk_steps, 1, MAX_STEPS, "chunk_steps")
     settings = config.resolved_settings()
-    with _borrow_trainer(config, settings) as trainer:
+    key = (config.forward, config.surrogate, config.optimizer, untraced_settings(config.optimizer, settings))
+    with _POOL.borrow(key) as trainer:
         trainer.reset(config, settings)
-        columns: dict[str, list[np.ndarray]] = {}
-        done, stopped = 0, None
-        while done < config.steps and stopped is None:
-            count = min(chunk_steps, config.steps - done)
-            chunk = {name: t.numpy() for name, t in trainer.run(tf.constant(count)).items()}
-            problem = _first_nonfinite(chunk)
-            if problem is not None:
-                row, names = problem
-                chunk = {name: values[:row] for name, values in chunk.items()}
-                stopped = (f"Step {done + row}: {', '.join(names)} became inf or NaN, so training stopped "
-                           f"there (try a smaller learning rate).")
-            for name, values in chunk.items():
-                columns.setdefault(name, []).append(values)
-            done += len(chunk["x"])
-            merged = {name: np.concatenate(parts).astype(np.float64) for name, parts in columns.items()}
-            yield TrainingHistory(
-                config, np.arange(done), merged.pop("x"), merged.pop("y"), merged.pop("loss"),
-                merged.pop("grad"), merged, stopped)
+        for columns, stopped in run_in_chunks(lambda count: trainer.run(tf.constant(count)), config.steps,
+                                              chunk_steps):
+            yield TrainingHistory(config, np.arange(len(columns["x"])), columns.pop("x"), columns.pop("y"),
+                                  columns.pop("loss"), columns.pop("grad"), columns, stopped)
 
 
 def train(config: TrainingConfig) -> TrainingHistory:

@@ -45,7 +45,7 @@ def test_play_frames_cap():
 def test_idle_trainer_pool_is_bounded():
     for momentum in np.linspace(0.05, 0.95, MAX_IDLE_TRAINERS + 5):
         gradlib.train(gradlib.TrainingConfig(optimizer="momentum", settings={"momentum": float(momentum)}, steps=1))
-    assert len(gradlib.training._idle) <= MAX_IDLE_TRAINERS
+    assert len(gradlib.training._POOL) <= MAX_IDLE_TRAINERS
 
 
 # ---- caps, in the widgets (a hand-edited link cannot pass them) ------------------------------
