@@ -12,6 +12,10 @@ PAGES = [
      "sign or Heaviside forward, one of 11 published surrogate derivatives backward, overlaid and compared."),
     ("pages/4_Training.py", "Training", "🏋️",
      "Train through sign with any surrogate and any of 10 Keras optimizers; compare runs, play them back."),
+    ("pages/5_Binarized_network.py", "Binarized network", "🧠",
+     "A small network with ±1 hidden units on toy 2-D data: the surrogate is what lets it learn."),
+    ("pages/6_Gradient_fixes.py", "Gradient fixes", "🩹",
+     "log1pexp without NaN, gradient clipping in the backward pass, and gradient reversal."),
 ]
 
 st.set_page_config(page_title="Custom Gradient Lab", page_icon="∇", layout="wide")

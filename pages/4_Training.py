@@ -86,7 +86,8 @@ progress = st.empty()
 if playing:
     # Any click, on Stop or on any control, reruns the script, which ends this loop at its next
     # Streamlit call: Stop needs no handler of its own.
-    stop_column.button("■ Stop", key="stop")
+    stop = stop_column.empty()
+    stop.button("■ Stop", key="stop")
     longest = max(len(h) for h in runs.values())
     frame_ends = gradlib.training.playback_steps(max(longest, 1))
     for index, end in enumerate(frame_ends):
@@ -95,6 +96,7 @@ if playing:
         progress.progress(index / max(len(frame_ends) - 1, 1), text=f"step {end} of {longest}")
         time.sleep(max(0.0, 1 / FRAMES_PER_SECOND - (time.perf_counter() - started)))
     progress.empty()
+    stop.empty()  # the run is over: nothing left to stop
 chart(figures.training_figure(runs), key="training", where=training_chart)
 
 left, right = st.columns([3, 2])

@@ -16,6 +16,8 @@ PAGES = {
     "multivar": "pages/2_Multiple_variables.py",
     "surrogates": "pages/3_Surrogate_gradients.py",
     "training": "pages/4_Training.py",
+    "network": "pages/5_Binarized_network.py",
+    "fixes": "pages/6_Gradient_fixes.py",
 }
 TIMEOUT = 60  # the first import of TensorFlow alone takes ~3 s here
 

@@ -32,7 +32,8 @@ RUN_FINISHED = ("[data-testid='stApp'][data-test-connection-state='CONNECTED']"
                 "[data-test-script-state='notRunning']")
 STCORE_PROBE = re.compile(r"/[^/]+/_stcore/(health|host-config)$")
 PAGES = {"home": "", "chain": "Chain_rule", "multivar": "Multiple_variables",
-         "surrogates": "Surrogate_gradients", "training": "Training"}
+         "surrogates": "Surrogate_gradients", "training": "Training", "network": "Binarized_network",
+         "fixes": "Gradient_fixes"}
 
 if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
     message = f"browser tests need Debian's Chromium at {CHROMIUM}: apt-get update && apt-get install -y chromium"
@@ -140,7 +141,7 @@ def visit(browser, server):
     context.close()
 
 
-CHARTS = {"home": 0, "chain": 2, "multivar": 1, "surrogates": 1, "training": 2}
+CHARTS = {"home": 0, "chain": 2, "multivar": 1, "surrogates": 1, "training": 2, "network": 2, "fixes": 1}
 
 
 @pytest.mark.parametrize("page", list(PAGES))
@@ -291,17 +292,19 @@ def test_training_compare_link(visit):
     visit.assert_clean()
 
 
-# page, slider key, chart whose drawing must change, text element whose content must change
+# page, link, slider key, chart whose drawing must change, text element whose content must change
 SLIDER_MOVES = [
-    ("multivar", "x", "field_chart", "[data-testid='stMetricValue']"),
-    ("surrogates", "x", "surrogates_chart", "[data-testid='stDataFrame']"),
-    ("training", "x0", "training_chart", "[data-testid='stMetricValue']"),
+    ("multivar", "", "x", "field_chart", "[data-testid='stMetricValue']"),
+    ("surrogates", "", "x", "surrogates_chart", "[data-testid='stDataFrame']"),
+    ("training", "", "x0", "training_chart", "[data-testid='stMetricValue']"),
+    ("network", "", "hidden", "boundary_chart", "[data-testid='stMetricValue'] >> nth=2"),
+    ("fixes", "example=clip", "clip", "descent_chart", "[data-testid='stMetricValue']"),
 ]
 
 
-@pytest.mark.parametrize("page_name, key, chart, numbers", SLIDER_MOVES)
-def test_keyboard_slider_move_changes_numbers_and_chart(visit, page_name, key, chart, numbers):
-    page = visit.open(page_name)
+@pytest.mark.parametrize("page_name, query, key, chart, numbers", SLIDER_MOVES)
+def test_keyboard_slider_move_changes_numbers_and_chart(visit, page_name, query, key, chart, numbers):
+    page = visit.open(page_name, query)
     visit.charts_drawn()
     drawing = page.locator(f".st-key-{chart} .main-svg").first
     before_chart, before_numbers = drawing.inner_html(), page.locator(numbers).first.inner_text()
@@ -311,4 +314,30 @@ def test_keyboard_slider_move_changes_numbers_and_chart(visit, page_name, key, c
     visit.charts_drawn()
     assert drawing.inner_html() != before_chart
     assert f"{key}=" in page.url
+    visit.assert_clean()
+
+
+def test_network_share_link_and_live_play(visit):
+    page = visit.open("network", "dataset=circles&seed=4&hidden=16&steps=400")
+    expected = gradlib.networks.train_network(gradlib.networks.NetworkConfig(dataset="circles", seed=4, hidden=16,
+                                                                             steps=400))
+    assert visit.metric("training accuracy") == f"{expected.final_accuracy:.1%}"
+    page.locator(".st-key-play").get_by_role("button", name="Play").click()
+    progress = page.locator("[data-testid='stProgress']")
+    expect(progress).to_be_visible(timeout=30_000)
+    first = progress.inner_text()
+    expect(progress).not_to_have_text(first, timeout=10_000)
+    expect(progress).to_have_count(0, timeout=60_000)  # a 400-step live run finishes by itself
+    visit.finished()
+    visit.charts_drawn()
+    visit.screenshot("network_after_play")
+    visit.assert_clean()
+
+
+def test_fixes_share_link(visit):
+    page = visit.open("fixes", "x=100")
+    assert visit.metric("custom dy/dx") == "1" and visit.metric("autodiff dy/dx") == "nan"
+    expect(page.locator("[data-testid='stAlertContentWarning']")).to_contain_text("inf / inf = NaN")
+    visit.charts_drawn()
+    visit.screenshot("fixes_log1pexp")
     visit.assert_clean()

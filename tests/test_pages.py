@@ -15,7 +15,7 @@ def test_home_page_shows_without_tensorflow():
             f"app = AppTest.from_file({str(ROOT / 'dashboard.py')!r}, default_timeout=30); app.run(); "
             "assert not app.exception; print(len(app.get('page_link')), 'tensorflow' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert result.stdout.split() == ["4", "False"]
+    assert result.stdout.split() == ["6", "False"]
 
 
 def test_home_page_links_every_page():
@@ -285,7 +285,8 @@ def test_training_play_animates_then_shows_the_whole_run():
     app = open_page("training", steps="12")
     app.button(key="play").click().run()
     assert not app.exception
-    assert app.button(key="stop") is not None
+    assert not app.get("progress")  # the animation ran to its end and cleared its progress bar
+    assert not [b for b in app.button if b.key == "stop"]  # and its Stop button: nothing left to stop
     final = figures(app)[-2]  # the last redraw of the animation area is the full run
     assert len(numbers(final["data"][1])) == 12
 

@@ -11,11 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apptest_helpers import open_page, warnings
-from gradlib import ELEMENTARY, MAX_DEPTH, MAX_STEPS, OPTIMIZERS, STEPS, SURROGATES, BIVARIATE
+from gradlib import BIVARIATE, DATASETS, ELEMENTARY, MAX_DEPTH, MAX_STEPS, OPTIMIZERS, STEPS, SURROGATES
+from gradlib.networks import MAX_HIDDEN, MAX_NETWORK_STEPS, MAX_SEED, REAL_VALUED
 from gradlib.surrogates import MULTIPLIER_RANGE
 from gradlib.training import LEARNING_RATE_GRID
 
-EXAMPLES_PER_PAGE = 130  # 4 pages: over 500 random combinations per run
+EXAMPLES_PER_PAGE = 130  # 130 on five pages, 25 on the network page: 675 random combinations per run
 EXPLANATION_WORDS = ("overflow", "inf", "nan", "not finite", "undefined", "infinite")
 
 
@@ -135,6 +136,46 @@ def test_training_page_survives_any_controls(pages, controls):
         assert "became inf or NaN" in app.error[0].value  # a stop is always explained
 
 
+@settings(max_examples=25, deadline=None,  # each new network shape costs a trace (~0.5 s)
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(dataset=st.sampled_from(sorted(DATASETS)), seed=st.sampled_from([0, MAX_SEED]),
+       surrogate=st.sampled_from([*sorted(SURROGATES), REAL_VALUED]), scale=edges(*MULTIPLIER_RANGE),
+       optimizer=st.sampled_from(sorted(OPTIMIZERS)), lr=st.sampled_from(LEARNING_RATE_GRID),
+       steps=st.sampled_from([1, 50, MAX_NETWORK_STEPS]), hidden=st.sampled_from([2, 32, MAX_HIDDEN]),
+       compare=st.booleans())
+def test_network_page_survives_any_controls(pages, dataset, seed, surrogate, scale, optimizer, lr, steps, hidden,
+                                            compare):
+    app = page(pages, "network")
+    app.radio(key="dataset").set_value(dataset)
+    app.slider(key="seed").set_value(seed)
+    app.selectbox(key="surrogate").set_value(surrogate)
+    app.slider(key="scale").set_value(scale)
+    app.selectbox(key="optimizer").set_value(optimizer)
+    app.select_slider(key="lr").set_value(lr)
+    app.slider(key="steps").set_value(steps)
+    app.slider(key="hidden").set_value(hidden)
+    app.toggle(key="compare").set_value(compare)
+    app.run()
+    assert_sound(app)
+
+
+@SETTINGS
+@given(example=st.sampled_from(["log1pexp", "clip", "reverse"]), x=edges(-5.0, 5.0), big_x=edges(-20.0, 120.0),
+       clip=edges(0.1, 10.0), strength=edges(0.0, 3.0), lr=edges(0.01, 0.5), steps=st.integers(5, 200))
+def test_fixes_page_survives_any_controls(pages, example, x, big_x, clip, strength, lr, steps):
+    app = page(pages, "fixes")
+    app.radio(key="example").set_value(example).run()
+    if example == "log1pexp":
+        app.slider(key="x").set_value(big_x)
+    else:
+        app.slider(key="x").set_value(x)
+        app.slider(key="clip" if example == "clip" else "strength").set_value(clip if example == "clip" else strength)
+        app.slider(key="lr").set_value(lr)
+        app.slider(key="steps").set_value(steps)
+    app.run()
+    assert_sound(app)
+
+
 # ---- Malformed links: each opens the page at the control's default, with a note --------------
 
 BAD_NUMBERS = ["abc", "nan", "NaN", "inf", "-inf", "1e309", "-1e309", "", "99", "-99", "1,5", "0x10", "1 2",
@@ -158,6 +199,9 @@ CONTROLS = {
                  ("steps", "slider", 100, BAD_WHOLE_NUMBERS[:6] + ["5001", "1e9"]),
                  ("optimizer", "selectbox", "adam", BAD_IDS + ["adadelta"]),
                  ("surrogate", "selectbox", "sigmoid", BAD_IDS), ("beta_1", "slider", 0.9, BAD_NUMBERS[:8])],
+    "network": [("dataset", "radio", "moons", BAD_IDS), ("hidden", "slider", 32, [v for v in BAD_WHOLE_NUMBERS if v != "13"] + ["129", "1"]),
+                ("seed", "slider", 0, BAD_WHOLE_NUMBERS[:5] + ["10000"]), ("steps", "slider", 300, ["2001", "x"])],
+    "fixes": [("example", "radio", "log1pexp", BAD_IDS), ("x", "slider", 100.0, [v for v in BAD_NUMBERS if v != "99"] + ["121", "-21"])],
 }
 BAD_LINKS = [(page, key, kind, default, bad) for page, controls in CONTROLS.items()
              for key, kind, default, values in controls for bad in values + [REPEATED]
@@ -175,8 +219,8 @@ def test_malformed_link_opens_the_default_with_a_note(page_name, key, kind, defa
     app = open_page(page_name, **{key: bad})
     value = getattr(app, kind)(key=key).value
     assert value == default or (isinstance(default, float) and math.isclose(value, default))
-    notes = warnings(app)
-    assert len(notes) == 1 and f"`{key}=" in notes[0] and "not valid" in notes[0], notes
+    notes = [note for note in warnings(app) if note.startswith("The link's")]
+    assert len(notes) == 1 and f"`{key}=" in notes[0] and "not valid" in notes[0], warnings(app)
     assert len(notes[0]) < 400  # a long value is shortened, not echoed in full
 
 

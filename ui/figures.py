@@ -16,6 +16,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from gradlib.chain import ChainTrace
+from gradlib.fixes import DescentRun
+from gradlib.networks import NetworkHistory
 from gradlib.training import TrainingHistory
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
@@ -172,3 +174,73 @@ def optimizer_state_figure(history: TrainingHistory) -> go.Figure:
     return _figure(traces, "optimizer-state", 300, title=dict(text="optimizer state"),
                    xaxis=dict(title=dict(text="step"), range=[0, max(history.config.steps - 1, 1)]),
                    yaxis=dict(title=dict(text="value")))
+
+
+def decision_boundary_figure(points: np.ndarray, labels: np.ndarray, grid: np.ndarray,
+                             probability: np.ndarray) -> go.Figure:
+    """P(class 1) over the plane, the 0.5 contour as the boundary, and the training points."""
+    # Plotly's RdBu runs blue to red; reversed, P(1) = 1 is blue like the class-1 points.
+    traces = [dict(type="contour", x=grid, y=grid, z=probability, zmin=0, zmax=1, colorscale="RdBu",
+                   reversescale=True, contours=dict(start=0, end=1, size=0.1), line=dict(width=0), opacity=0.75,
+                   name="P(class 1)",
+                   colorbar=dict(title=dict(text="P(1)"))),
+              dict(type="contour", x=grid, y=grid, z=probability, showscale=False, name="boundary",
+                   contours=dict(start=0.5, end=0.5, size=1, coloring="lines"), line=dict(color="black", width=2),
+                   colorscale=[[0, "black"], [1, "black"]], hoverinfo="skip")]
+    for label, color in ((0, "#d62728"), (1, "#1f77b4")):
+        chosen = labels == label
+        traces.append(dict(type="scatter", x=points[chosen, 0], y=points[chosen, 1], mode="markers",
+                           name=f"class {label}", marker=dict(color=color, size=7, line=dict(color="white", width=1))))
+    return _figure(traces, "decision-boundary", 460, xaxis=dict(range=[grid[0], grid[-1]]),
+                   yaxis=dict(range=[grid[0], grid[-1]], scaleanchor="x"))
+
+
+NETWORK_PANELS = (("loss", "loss (cross-entropy)"), ("accuracy", "training accuracy"),
+                  ("first_layer_grad", "‖∂L/∂W₁‖: what reaches the first layer"))
+
+
+def network_curves_figure(histories: Mapping[str, NetworkHistory], steps: int) -> go.Figure:
+    """Loss, accuracy and the first layer's gradient norm against step, one colour per run."""
+    traces = []
+    for index, (label, history) in enumerate(histories.items()):
+        for panel, (name, _) in enumerate(NETWORK_PANELS):
+            axis = "" if panel == 0 else str(panel + 1)
+            traces.append(dict(type="scatter", x=history.step, y=getattr(history, name), mode="lines", name=label,
+                               legendgroup=label, showlegend=panel == 0, xaxis=f"x{axis}", yaxis=f"y{axis}",
+                               line=dict(color=PALETTE[index % len(PALETTE)])))
+    base = _grid_layout(3, 1, tuple(title for _, title in NETWORK_PANELS), vertical_spacing=0.1)
+    figure = _figure(traces, "network-curves", 560, base)
+    figure.update_xaxes(range=[0, max(steps - 1, 1)])
+    figure.layout.xaxis3.title.text = "step"
+    return figure
+
+
+def gradient_comparison_figure(xs: np.ndarray, custom: np.ndarray, autodiff: np.ndarray,
+                               breaks_at: float | None, x: float) -> go.Figure:
+    """Two gradients of the same function over x: the custom one and TF autodiff's, with the
+    point where autodiff stops being finite marked."""
+    traces = [dict(type="scatter", x=xs, y=_plottable(custom), mode="lines", name="custom gradient",
+                   line=dict(color=FORWARD_COLOR, width=4)),
+              dict(type="scatter", x=xs, y=_plottable(autodiff), mode="lines", name="TF autodiff",
+                   line=dict(color=BACKWARD_COLOR, dash="dash", width=2))]
+    shapes, annotations = [_vline(x)], []
+    if breaks_at is not None:
+        shapes.append(dict(type="rect", xref="x", yref="y domain", x0=breaks_at, x1=xs[-1], y0=0, y1=1,
+                           fillcolor="#d62728", opacity=0.08, line=dict(width=0)))
+        annotations.append(dict(x=breaks_at, y=1, xref="x", yref="y domain", showarrow=False, xanchor="left",
+                                text=f" autodiff is NaN from x ≈ {breaks_at:.4g}"))
+    return _figure(traces, "gradient-comparison", 360, shapes=shapes, annotations=annotations,
+                   xaxis=dict(title=dict(text="x")), yaxis=dict(title=dict(text="dy/dx")))
+
+
+def descent_figure(run: DescentRun, fixed_label: str) -> go.Figure:
+    """x and the gradient x received, per step, through the fix and without it."""
+    traces = []
+    for label, xs, grads, color in ((fixed_label, run.x_with, run.grad_with, FORWARD_COLOR),
+                                    ("without", run.x_without, run.grad_without, BACKWARD_COLOR)):
+        traces += [dict(type="scatter", x=run.step, y=_plottable(xs), mode="lines", name=label, legendgroup=label,
+                        line=dict(color=color)),
+                   dict(type="scatter", x=run.step, y=_plottable(grads), mode="lines", name=label, legendgroup=label,
+                        showlegend=False, line=dict(color=color), xaxis="x2", yaxis="y2")]
+    base = _grid_layout(1, 2, ("x after each step", "gradient x received"))
+    return _figure(traces, "descent", 360, base)

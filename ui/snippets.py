@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from gradlib import BIVARIATE, ELEMENTARY, OPTIMIZERS, STEPS, SURROGATES
+from gradlib.networks import REAL_VALUED, NetworkConfig
 from gradlib.training import TrainingConfig
 
 
@@ -157,4 +158,111 @@ for i in range({config.steps}):
     loss, y, grad = train_step()
     if i % 10 == 0 or i == {config.steps - 1}:
         print(i, f"{{loss.numpy():.9g}} {{grad.numpy():.9g}} {{x.numpy():.9g}} {{y.numpy():.9g}}")
+'''
+
+
+def network_code(config: NetworkConfig) -> str:
+    """A Keras script: the same model, data, initial weights and optimizer, trained full-batch."""
+    spec = OPTIMIZERS[config.optimizer]
+    arguments = ", ".join(f"{name}={value!r}" for name, value in {**spec.fixed, **config.resolved_settings()}.items())
+    if config.surrogate == REAL_VALUED:
+        activation = '"tanh"  # the real-valued reference network'
+    else:
+        scale = SURROGATES[config.surrogate].resolve_scale(config.scale) if SURROGATES[config.surrogate].scale else None
+        activation = f'surrogate_step("sign", "{config.surrogate}", {scale!r})  # sign forward, surrogate backward'
+    return f'''import keras
+import tensorflow as tf
+
+from gradlib import surrogate_step
+from gradlib.networks import initial_weights, make_dataset
+
+points, labels = make_dataset("{config.dataset}", seed={config.seed})
+activation = {activation}
+model = keras.Sequential([
+    keras.Input((2,)),
+    keras.layers.Dense({config.hidden}, activation=activation),
+    keras.layers.Dense({config.hidden}, activation=activation),
+    keras.layers.Dense(1),  # logits
+])
+model.set_weights(initial_weights({config.hidden}, seed={config.seed}))
+optimizer = keras.optimizers.{spec.keras_class.__name__}({arguments})
+
+
+@tf.function
+def train_step():  # one full-batch step
+    with tf.GradientTape() as tape:
+        logits = model(points, training=True)[:, 0]
+        loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels, logits))
+    grads = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    return loss, tf.reduce_mean(tf.cast(tf.equal(tf.cast(logits > 0, tf.float32), labels), tf.float32))
+
+
+for step in range({config.steps}):
+    loss, accuracy = train_step()
+print(f"final loss={{loss.numpy():.6g}} accuracy={{accuracy.numpy():.4g}}")
+'''
+
+
+def log1pexp_code(x: float) -> str:
+    return f'''import tensorflow as tf
+
+
+@tf.custom_gradient
+def log1pexp(x):
+    e = tf.exp(x)
+
+    def grad(upstream):
+        return upstream * (1 - 1 / (1 + e))  # = e / (1 + e), without inf / inf
+
+    return tf.math.log(1 + e), grad
+
+
+x = tf.constant({x!r})
+with tf.GradientTape(persistent=True) as tape:
+    tape.watch(x)
+    custom = log1pexp(x)
+    naive = tf.math.log(1 + tf.exp(x))
+print(f"y={{custom.numpy():.9g}}")
+print(f"custom dy/dx={{tape.gradient(custom, x).numpy():.9g}}")
+print(f"autodiff dy/dx={{tape.gradient(naive, x).numpy():.9g}}")
+'''
+
+
+_FIX_SOURCES = {
+    "clip": ('''def fix(x, clip={parameter!r}):
+    """Identity forward; the gradient clipped to [-clip, clip] backward."""
+    @tf.custom_gradient
+    def clip_gradient(x):
+        return tf.identity(x), lambda upstream: tf.clip_by_value(upstream, -clip, clip)
+    return clip_gradient(x)''', "(fixed(x) - 3.0) ** 4 / 4"),
+    "reverse": ('''def fix(x, strength={parameter!r}):
+    """Identity forward; the gradient times -strength backward (gradient reversal)."""
+    @tf.custom_gradient
+    def reverse_gradient(x):
+        return tf.identity(x), lambda upstream: -strength * upstream
+    return reverse_gradient(x)''', "(fixed(x) - 1.0) ** 2 / 2"),
+}
+
+
+def descent_code(demo: str, x0: float, parameter: float, learning_rate: float, steps: int) -> str:
+    fix_source, loss = _FIX_SOURCES[demo]
+    return f'''import tensorflow as tf
+
+
+{fix_source.format(parameter=parameter)}
+
+
+def descend(fixed):
+    x = tf.constant({x0!r})
+    for _ in range({steps}):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = {loss}
+        x = x - {learning_rate!r} * tape.gradient(loss, x)
+    return x
+
+
+print(f"with the fix: x={{descend(fix).numpy():.6g}}")
+print(f"without it:   x={{descend(tf.identity).numpy():.6g}}")
 '''

@@ -1,0 +1,196 @@
+"""A small binarized network: two hidden layers whose activations are ``sign`` in the forward
+pass and a surrogate gradient in the backward pass, trained full-batch on 2-D toy data.
+
+The data are generated in code from a seed (no download). The model is a Keras ``Sequential``
+with gradlib's ``surrogate_step`` as its activation, exactly as a user would build it; training
+is one compiled loop per structure, fed new settings through variables (see gradlib.training)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Mapping
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from gradlib.core import require_choice, require_int_in_range
+from gradlib.surrogates import SURROGATES, surrogate_step
+from gradlib.training import TrainerPool, TunableOptimizer, count_trace, run_in_chunks
+
+POINTS = 200  # training points per data set
+MAX_NETWORK_STEPS = 2000
+MAX_HIDDEN = 128
+MAX_SEED = 9999
+GRID = np.linspace(-3.0, 3.0, 61)  # where the decision boundary is drawn (the data are standardised)
+REAL_VALUED = "tanh_reference"  # in place of a surrogate id: a real-valued tanh network to compare with
+
+
+def _moons(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    angle = rng.uniform(0, np.pi, POINTS)
+    upper = np.arange(POINTS) < POINTS // 2
+    points = np.where(upper[:, None], np.column_stack([np.cos(angle), np.sin(angle)]),
+                      np.column_stack([1 - np.cos(angle), 0.5 - np.sin(angle)]))
+    return points + rng.normal(0, 0.1, points.shape), (~upper).astype(float)
+
+
+def _circles(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    angle = rng.uniform(0, 2 * np.pi, POINTS)
+    inner = np.arange(POINTS) < POINTS // 2
+    radius = np.where(inner, 0.5, 1.0)
+    points = radius[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
+    return points + rng.normal(0, 0.08, points.shape), inner.astype(float)
+
+
+def _xor(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    points = rng.uniform(-1, 1, (POINTS, 2))
+    return points, (points[:, 0] * points[:, 1] > 0).astype(float)
+
+
+def _spirals(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    turn = np.sqrt(rng.uniform(0, 1, POINTS)) * 3 * np.pi  # more points further out, where arms are longer
+    second = np.arange(POINTS) >= POINTS // 2
+    angle = turn + np.where(second, np.pi, 0.0)
+    points = turn[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
+    return points + rng.normal(0, 0.3, points.shape), second.astype(float)
+
+
+DATASETS: dict[str, Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]] = {
+    "moons": _moons, "circles": _circles, "xor": _xor, "spirals": _spirals}
+
+
+def make_dataset(name: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``POINTS`` points (standardised per axis, float32) and 0/1 labels, the same for the same seed."""
+    generate = require_choice(DATASETS, name, "data set")
+    require_int_in_range(seed, 0, MAX_SEED, "seed")
+    points, labels = generate(np.random.default_rng(seed))
+    points = (points - points.mean(axis=0)) / points.std(axis=0)
+    return points.astype(np.float32), labels.astype(np.float32)
+
+
+def initial_weights(hidden: int, seed: int) -> list[np.ndarray]:
+    """Glorot-uniform kernels and zero biases for 2 → hidden → hidden → 1, from NumPy and the seed
+    alone, so the same seed starts every surrogate, optimizer and process from the same point."""
+    rng = np.random.default_rng(seed)
+    weights = []
+    for fan_in, fan_out in [(2, hidden), (hidden, hidden), (hidden, 1)]:
+        limit = np.sqrt(6 / (fan_in + fan_out))
+        weights += [rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32), np.zeros(fan_out, np.float32)]
+    return weights
+
+
+def build_model(hidden: int, activation: Callable | str) -> keras.Sequential:
+    return keras.Sequential([
+        keras.Input((2,)),
+        keras.layers.Dense(hidden, activation=activation),
+        keras.layers.Dense(hidden, activation=activation),
+        keras.layers.Dense(1),  # logits
+    ])
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    dataset: str = "moons"
+    surrogate: str = "sigmoid"  # or REAL_VALUED for the tanh reference network
+    scale: float | None = None  # the surrogate's parameter; None: its default
+    optimizer: str = "adam"
+    settings: Mapping[str, float] = field(default_factory=lambda: {"learning_rate": 0.01})
+    steps: int = 300
+    hidden: int = 32
+    seed: int = 0
+
+    def resolved_settings(self) -> dict[str, float]:
+        from gradlib.training import TrainingConfig  # one place checks optimizer settings
+
+        return TrainingConfig(optimizer=self.optimizer, settings=self.settings).resolved_settings()
+
+    def validate(self) -> None:
+        require_choice(DATASETS, self.dataset, "data set")
+        if self.surrogate != REAL_VALUED:
+            require_choice(SURROGATES, self.surrogate, "surrogate").resolve_scale(self.scale)
+        self.resolved_settings()
+        require_int_in_range(self.steps, 1, MAX_NETWORK_STEPS, "steps")
+        require_int_in_range(self.hidden, 2, MAX_HIDDEN, "hidden units")
+        require_int_in_range(self.seed, 0, MAX_SEED, "seed")
+
+
+@dataclass(frozen=True)
+class NetworkHistory:
+    config: NetworkConfig
+    step: np.ndarray
+    loss: np.ndarray  # mean binary cross-entropy before each update
+    accuracy: np.ndarray  # training accuracy before each update
+    first_layer_grad: np.ndarray  # norm of dL/dW1: what reached the first layer through two activations
+    boundary: np.ndarray  # P(class 1) on GRID × GRID (rows follow y) after the last step
+    stopped: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+    @property
+    def final_accuracy(self) -> float:
+        return float(self.accuracy[-1]) if len(self.accuracy) else float("nan")
+
+
+class _NetworkTrainer:
+    def __init__(self, hidden: int, surrogate: str, optimizer: str, baked: tuple[tuple[str, float], ...]):
+        self.scale = tf.Variable(1.0, name="scale")
+        activation = tf.tanh if surrogate == REAL_VALUED else surrogate_step("sign", surrogate, self.scale)
+        self.model = build_model(hidden, activation)
+        self.optimizer = TunableOptimizer(optimizer, baked, self.model.trainable_variables)
+        self.run = tf.function(self._run)
+        self.boundary = tf.function(self._boundary)
+
+    def reset(self, config: NetworkConfig, settings: Mapping[str, float]) -> None:
+        self.model.set_weights(initial_weights(config.hidden, config.seed))
+        if config.surrogate != REAL_VALUED:
+            self.scale.assign(SURROGATES[config.surrogate].resolve_scale(config.scale))
+        self.optimizer.reset(settings)
+
+    def _run(self, points: tf.Tensor, labels: tf.Tensor, count: tf.Tensor) -> dict[str, tf.Tensor]:
+        count_trace()
+        names = ["loss", "accuracy", "first_layer_grad"]
+        records = {name: tf.TensorArray(tf.float32, size=count) for name in names}
+        variables = self.model.trainable_variables
+        for i in tf.range(count):
+            with tf.GradientTape() as tape:
+                logits = self.model(points, training=True)[:, 0]
+                loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels, logits))
+            grads = tape.gradient(loss, variables)
+            self.optimizer.keras.apply_gradients(zip(grads, variables))
+            values = {"loss": loss, "first_layer_grad": tf.norm(grads[0]),
+                      "accuracy": tf.reduce_mean(tf.cast(tf.equal(tf.cast(logits > 0, tf.float32), labels), tf.float32))}
+            records = {name: records[name].write(i, values[name]) for name in names}
+        return {name: array.stack() for name, array in records.items()}
+
+    def _boundary(self, grid_points: tf.Tensor) -> tf.Tensor:
+        return tf.sigmoid(self.model(grid_points)[:, 0])
+
+
+_POOL: TrainerPool[_NetworkTrainer] = TrainerPool(_NetworkTrainer)
+_GRID_POINTS = np.stack(np.meshgrid(GRID, GRID), axis=-1).reshape(-1, 2).astype(np.float32)
+
+
+def train_network_in_chunks(config: NetworkConfig, chunk_steps: int = 50) -> Iterator[NetworkHistory]:
+    """Train, yielding the history and the current decision boundary after every chunk."""
+    config.validate()
+    settings = config.resolved_settings()
+    points, labels = (tf.constant(a) for a in make_dataset(config.dataset, config.seed))
+    # The page varies only the learning rate, so every other setting is baked in as a Python float:
+    # then a user's Keras script with the same settings reproduces the page exactly.
+    baked = tuple((name, value) for name, value in settings.items() if name != "learning_rate")
+    key = (config.hidden, config.surrogate, config.optimizer, baked)
+    with _POOL.borrow(key) as trainer:
+        trainer.reset(config, settings)
+        run = lambda count: trainer.run(points, labels, tf.constant(count))  # noqa: E731
+        for columns, stopped in run_in_chunks(run, config.steps, chunk_steps):
+            boundary = trainer.boundary(tf.constant(_GRID_POINTS)).numpy().reshape(len(GRID), len(GRID))
+            yield NetworkHistory(config, np.arange(len(columns["loss"])), columns["loss"], columns["accuracy"],
+                                 columns["first_layer_grad"], boundary.astype(np.float64), stopped)
+
+
+def train_network(config: NetworkConfig) -> NetworkHistory:
+    history = None
+    for history in train_network_in_chunks(config, chunk_steps=config.steps):
+        pass
+    return history
