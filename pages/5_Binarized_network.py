@@ -1,6 +1,7 @@
 """A binarized network: sign activations, trained through a surrogate gradient."""
 
 import time
+from contextlib import closing
 
 import pandas as pd
 import streamlit as st
@@ -63,12 +64,14 @@ if playing:
     stop = stop_column.empty()
     stop.button("■ Stop", key="stop")
     progress = st.progress(0.0)
-    for frame, history in enumerate(train_network_in_chunks(config, chunk_steps=PLAY_CHUNK)):
-        chart(figures.decision_boundary_figure(points, labels, GRID, history.boundary), f"boundary_{frame}",
-              where=boundary_area)
-        chart(figures.network_curves_figure({surrogate: history}, steps), f"curves_{frame}", where=curves_area)
-        progress.progress(len(history) / steps, text=f"step {len(history)} of {steps}")
-        time.sleep(0.02)  # lets the browser draw; at most MAX_NETWORK_STEPS / PLAY_CHUNK redraws
+    # closing(): an interrupted play must hand its trainer back to the pool at once.
+    with closing(train_network_in_chunks(config, chunk_steps=PLAY_CHUNK)) as chunks:
+        for frame, history in enumerate(chunks):
+            chart(figures.decision_boundary_figure(points, labels, GRID, history.boundary), f"boundary_{frame}",
+                  where=boundary_area)
+            chart(figures.network_curves_figure({surrogate: history}, steps), f"curves_{frame}", where=curves_area)
+            progress.progress(len(history) / steps, text=f"step {len(history)} of {steps}")
+            time.sleep(0.02)  # lets the browser draw; at most MAX_NETWORK_STEPS / PLAY_CHUNK redraws
     progress.empty()
     stop.empty()  # the run is over: nothing left to stop
 

@@ -112,3 +112,23 @@ def test_streamlit_config_for_hosting():
     for setting in ('enableXsrfProtection = true', 'toolbarMode = "viewer"', 'showErrorDetails = "none"',
                     'gatherUsageStats = false'):
         assert setting in config
+
+
+def test_a_crowd_training_at_once_shares_at_most_two_compiled_trainers():
+    import threading
+
+    config = gradlib.TrainingConfig(surrogate="triangle", optimizer="adamax", steps=50)
+    solo = gradlib.train(config)
+    before = gradlib.training.trace_count()
+    results = []
+
+    def visitor() -> None:
+        results.append(gradlib.train(config))
+
+    crowd = [threading.Thread(target=visitor) for _ in range(12)]
+    for thread in crowd:
+        thread.start()
+    for thread in crowd:
+        thread.join()
+    assert gradlib.training.trace_count() - before <= 1  # one more trainer at most: two in all
+    assert len(results) == 12 and all(np.array_equal(r.x, solo.x) for r in results)

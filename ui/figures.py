@@ -26,8 +26,9 @@ FORWARD_COLOR, BACKWARD_COLOR = "#1f77b4", "#d62728"
 
 
 def _plottable(values) -> np.ndarray:
-    """inf becomes NaN, which Plotly draws as a gap (inf would be drawn at the axis edge)."""
-    values = np.array(values, dtype=float)
+    """inf becomes NaN, which Plotly draws as a gap (inf would be drawn at the axis edge).
+    float32 is plenty for a picture and halves the figure Streamlit hashes and sends."""
+    values = np.array(values, dtype=np.float32)
     values[~np.isfinite(values)] = np.nan
     return values
 
@@ -82,7 +83,7 @@ def chain_curve_figure(xs: np.ndarray, y: np.ndarray, dydx: np.ndarray, x: float
     traces, lines = [], []
     for axis, (values, at_x, color) in zip(("", "2"), [(y, y_at_x, FORWARD_COLOR), (dydx, dydx_at_x, BACKWARD_COLOR)]):
         values, at_x = (np.abs(values), abs(at_x)) if log_scale else (values, at_x)
-        traces += [dict(type="scatter", x=xs, y=_plottable(values), mode="lines", line=dict(color=color),
+        traces += [dict(type="scatter", x=_plottable(xs), y=_plottable(values), mode="lines", line=dict(color=color),
                         showlegend=False, xaxis=f"x{axis}", yaxis=f"y{axis}"),
                    dict(type="scatter", x=[x], y=_plottable([at_x]), mode="markers", showlegend=False,
                         marker=dict(size=11, color="black"), xaxis=f"x{axis}", yaxis=f"y{axis}")]
@@ -155,7 +156,7 @@ def training_figure(histories: Mapping[str, TrainingHistory], upto: int | None =
         end = len(history) if upto is None else min(upto, len(history))
         for panel, (name, _) in enumerate(TRAINING_PANELS):
             axis = "" if panel == 0 else str(panel + 1)
-            traces.append(dict(type="scatter", x=history.step[:end], y=columns[name][:end], mode="lines",
+            traces.append(dict(type="scatter", x=history.step[:end], y=_plottable(columns[name][:end]), mode="lines",
                                name=label, legendgroup=label, showlegend=panel == 0, xaxis=f"x{axis}",
                                yaxis=f"y{axis}", line=dict(color=PALETTE[index % len(PALETTE)])))
     base = _grid_layout(2, 2, tuple(title for _, title in TRAINING_PANELS))
@@ -168,7 +169,7 @@ def training_figure(histories: Mapping[str, TrainingHistory], upto: int | None =
 
 def optimizer_state_figure(history: TrainingHistory) -> go.Figure:
     """The optimizer's own variables for x against step (Adam's momentum m and velocity v...)."""
-    traces = [dict(type="scatter", x=history.step, y=values, mode="lines", name=name,
+    traces = [dict(type="scatter", x=history.step, y=_plottable(values), mode="lines", name=name,
                    line=dict(color=PALETTE[index % len(PALETTE)]))
               for index, (name, values) in enumerate(history.state.items())]
     return _figure(traces, "optimizer-state", 300, title=dict(text="optimizer state"),
@@ -205,9 +206,9 @@ def network_curves_figure(histories: Mapping[str, NetworkHistory], steps: int) -
     for index, (label, history) in enumerate(histories.items()):
         for panel, (name, _) in enumerate(NETWORK_PANELS):
             axis = "" if panel == 0 else str(panel + 1)
-            traces.append(dict(type="scatter", x=history.step, y=getattr(history, name), mode="lines", name=label,
-                               legendgroup=label, showlegend=panel == 0, xaxis=f"x{axis}", yaxis=f"y{axis}",
-                               line=dict(color=PALETTE[index % len(PALETTE)])))
+            traces.append(dict(type="scatter", x=history.step, y=_plottable(getattr(history, name)), mode="lines",
+                               name=label, legendgroup=label, showlegend=panel == 0, xaxis=f"x{axis}",
+                               yaxis=f"y{axis}", line=dict(color=PALETTE[index % len(PALETTE)])))
     base = _grid_layout(3, 1, tuple(title for _, title in NETWORK_PANELS), vertical_spacing=0.1)
     figure = _figure(traces, "network-curves", 560, base)
     figure.update_xaxes(range=[0, max(steps - 1, 1)])
