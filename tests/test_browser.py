@@ -219,12 +219,19 @@ def test_malformed_link_falls_back_with_a_note(visit):
     visit.assert_clean()
 
 
-def test_training_play_animates_and_stops(visit):
-    page = visit.open("training", "steps=2000")
+def _start_play(visit: Visit, page_name: str, query: str):
+    """Open a page, press Play, and return its progress bar once it shows."""
+    page = visit.open(page_name, query)
     visit.charts_drawn()
     page.locator(".st-key-play").get_by_role("button", name="Play").click()
     progress = page.locator("[data-testid='stProgress']")
     expect(progress).to_be_visible(timeout=30_000)
+    return progress
+
+
+def test_training_play_animates_and_stops(visit):
+    progress = _start_play(visit, "training", "steps=2000")
+    page = visit.page
     first = progress.inner_text()
     expect(progress).not_to_have_text(first, timeout=10_000)  # it moves: the run is being animated
     started = time.monotonic()
@@ -240,13 +247,9 @@ def test_training_play_animates_and_stops(visit):
 
 
 def test_a_control_moved_during_play_ends_it_and_applies(visit):
-    page = visit.open("training", "steps=3000")
-    visit.charts_drawn()
-    page.locator(".st-key-play").get_by_role("button", name="Play").click()
-    progress = page.locator("[data-testid='stProgress']")
-    expect(progress).to_be_visible(timeout=30_000)
+    progress = _start_play(visit, "training", "steps=3000")
     started = time.monotonic()
-    _press_on_slider(page, "x0", ["ArrowRight"])  # x0 = -0.95
+    _press_on_slider(visit.page, "x0", ["ArrowRight"])  # x0 = -0.95
     expect(progress).to_have_count(0, timeout=10_000)
     visit.finished()
     print(f"play ended {time.monotonic() - started:.2f} s after the slider moved")
@@ -318,17 +321,14 @@ def test_keyboard_slider_move_changes_numbers_and_chart(visit, page_name, query,
 
 
 def test_network_share_link_and_live_play(visit):
-    page = visit.open("network", "dataset=circles&seed=4&hidden=16&steps=400")
-    expected = gradlib.networks.train_network(gradlib.networks.NetworkConfig(dataset="circles", seed=4, hidden=16,
-                                                                             steps=400))
-    assert visit.metric("training accuracy") == f"{expected.final_accuracy:.1%}"
-    page.locator(".st-key-play").get_by_role("button", name="Play").click()
-    progress = page.locator("[data-testid='stProgress']")
-    expect(progress).to_be_visible(timeout=30_000)
+    progress = _start_play(visit, "network", "dataset=circles&seed=4&hidden=16&steps=400")
     first = progress.inner_text()
     expect(progress).not_to_have_text(first, timeout=10_000)
     expect(progress).to_have_count(0, timeout=60_000)  # a 400-step live run finishes by itself
     visit.finished()
+    expected = gradlib.networks.train_network(gradlib.networks.NetworkConfig(dataset="circles", seed=4, hidden=16,
+                                                                             steps=400))
+    assert visit.metric("training accuracy") == f"{expected.final_accuracy:.1%}"
     visit.charts_drawn()
     visit.screenshot("network_after_play")
     visit.assert_clean()

@@ -58,3 +58,11 @@ def test_training_figure_cuts_runs_for_play_mode():
     assert list(figure.layout.xaxis.range) == [0, 29]
     state = figures.optimizer_state_figure(history)
     assert [t.name for t in state.data] == ["momentum", "velocity"]
+
+
+def test_float64_values_beyond_float32_stay_plotted():
+    xs = np.array([1.0, 2.0])
+    figure = figures.chain_curve_figure(xs, np.array([1e300, 2.0]), np.array([1.0, 2.0]), 1.0, 1e300, 1.0, False)
+    assert figure.data[0].y[0] == 1e300  # not turned into a gap by a float32 cast
+    small = figures.chain_curve_figure(xs, np.array([1.0, 2.0]), np.array([1.0, 2.0]), 1.0, 1.0, 1.0, False)
+    assert small.data[0].y.dtype == np.float32

@@ -39,6 +39,14 @@ def assert_sound(app) -> None:
         assert any(word in words.lower() for word in EXPLANATION_WORDS), (non_finite, words)
 
 
+def drive(app, controls: dict[tuple[str, str], object]) -> None:
+    """Set each (widget kind, key) to its value, rerun once, and check the page."""
+    for (kind, key), value in controls.items():
+        getattr(app, kind)(key=key).set_value(value)
+    app.run()
+    assert_sound(app)
+
+
 SETTINGS = settings(max_examples=EXAMPLES_PER_PAGE, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
@@ -59,28 +67,17 @@ def page(pages: dict, name: str):
        dtype=st.sampled_from(["float32", "float64"]), log=st.booleans(), reveal=st.integers(0, MAX_DEPTH))
 def test_chain_page_survives_any_controls(pages, fn, x, depth, dtype, log, reveal):
     app = page(pages, "chain")
-    app.selectbox(key="fn").set_value(fn)
-    app.slider(key="x").set_value(x)
-    app.slider(key="depth").set_value(depth)
-    app.radio(key="dtype").set_value(dtype)
-    app.toggle(key="log").set_value(log)
-    app.run()
-    assert_sound(app)
-    app.slider(key="reveal").set_value(min(reveal, depth)).run()
-    assert_sound(app)
+    drive(app, {("selectbox", "fn"): fn, ("slider", "x"): x, ("slider", "depth"): depth, ("radio", "dtype"): dtype,
+                ("toggle", "log"): log})
+    drive(app, {("slider", "reveal"): min(reveal, depth)})  # its range follows depth
 
 
 @SETTINGS
 @given(fn=st.sampled_from(sorted(BIVARIATE)), x=edges(-3.0, 3.0),
        y=st.one_of(st.just(0.0), edges(-3.0, 3.0)), zeros=st.booleans())
 def test_multivar_page_survives_any_controls(pages, fn, x, y, zeros):
-    app = page(pages, "multivar")
-    app.selectbox(key="fn").set_value(fn)
-    app.slider(key="x").set_value(x)
-    app.slider(key="y").set_value(y)
-    app.toggle(key="zeros").set_value(zeros)
-    app.run()
-    assert_sound(app)
+    drive(page(pages, "multivar"), {("selectbox", "fn"): fn, ("slider", "x"): x, ("slider", "y"): y,
+                                    ("toggle", "zeros"): zeros})
 
 
 @SETTINGS
@@ -88,13 +85,8 @@ def test_multivar_page_survives_any_controls(pages, fn, x, y, zeros):
        chosen=st.lists(st.sampled_from(sorted(SURROGATES)), min_size=0, max_size=6, unique=True),
        scale=edges(*MULTIPLIER_RANGE), x=edges(-3.0, 3.0))
 def test_surrogate_page_survives_any_controls(pages, forward, chosen, scale, x):
-    app = page(pages, "surrogates")
-    app.radio(key="forward").set_value(forward)
-    app.multiselect(key="surrogates").set_value(chosen)
-    app.slider(key="scale").set_value(scale)
-    app.slider(key="x").set_value(x)
-    app.run()
-    assert_sound(app)
+    drive(page(pages, "surrogates"), {("radio", "forward"): forward, ("multiselect", "surrogates"): chosen,
+                                      ("slider", "scale"): scale, ("slider", "x"): x})
 
 
 @st.composite
@@ -116,21 +108,16 @@ def training_controls(draw):
 @given(controls=training_controls())
 def test_training_page_survives_any_controls(pages, controls):
     app = page(pages, "training")
-    app.selectbox(key="optimizer").set_value(controls["optimizer"]).run()  # its own settings appear
-    for name, value in controls["own"].items():
-        app.slider(key=name).set_value(value)
-    app.select_slider(key="lr").set_value(controls["lr"])
-    app.selectbox(key="surrogate").set_value(controls["surrogate"])
-    app.slider(key="scale").set_value(controls["scale"])
-    app.slider(key="x0").set_value(controls["x0"])
-    app.slider(key="target").set_value(controls["target"])
-    app.slider(key="steps").set_value(controls["steps"])
-    app.radio(key="compare").set_value(controls["compare"]).run()
+    drive(app, {("selectbox", "optimizer"): controls["optimizer"]})  # its own settings appear
+    drive(app, {**{("slider", name): value for name, value in controls["own"].items()},
+                ("select_slider", "lr"): controls["lr"], ("selectbox", "surrogate"): controls["surrogate"],
+                ("slider", "scale"): controls["scale"], ("slider", "x0"): controls["x0"],
+                ("slider", "target"): controls["target"], ("slider", "steps"): controls["steps"],
+                ("radio", "compare"): controls["compare"]})
     if controls["compare"] == "surrogates":
-        app.multiselect(key="compare_surrogates").set_value(controls["others"]).run()
+        drive(app, {("multiselect", "compare_surrogates"): controls["others"]})
     elif controls["compare"] == "optimizers":
-        app.multiselect(key="compare_optimizers").set_value(controls["other_optimizers"]).run()
-    assert_sound(app)
+        drive(app, {("multiselect", "compare_optimizers"): controls["other_optimizers"]})
     steps_run = int(app.metric[3].value.split(" / ")[0]) if app.metric else 0
     if steps_run < controls["steps"]:
         assert "became inf or NaN" in app.error[0].value  # a stop is always explained
@@ -145,18 +132,11 @@ def test_training_page_survives_any_controls(pages, controls):
        compare=st.booleans())
 def test_network_page_survives_any_controls(pages, dataset, seed, surrogate, scale, optimizer, lr, steps, hidden,
                                             compare):
-    app = page(pages, "network")
-    app.radio(key="dataset").set_value(dataset)
-    app.slider(key="seed").set_value(seed)
-    app.selectbox(key="surrogate").set_value(surrogate)
-    app.slider(key="scale").set_value(scale)
-    app.selectbox(key="optimizer").set_value(optimizer)
-    app.select_slider(key="lr").set_value(lr)
-    app.slider(key="steps").set_value(steps)
-    app.slider(key="hidden").set_value(hidden)
-    app.toggle(key="compare").set_value(compare)
-    app.run()
-    assert_sound(app)
+    drive(page(pages, "network"), {("radio", "dataset"): dataset, ("slider", "seed"): seed,
+                                   ("selectbox", "surrogate"): surrogate, ("slider", "scale"): scale,
+                                   ("selectbox", "optimizer"): optimizer, ("select_slider", "lr"): lr,
+                                   ("slider", "steps"): steps, ("slider", "hidden"): hidden,
+                                   ("toggle", "compare"): compare})
 
 
 @SETTINGS
@@ -164,16 +144,13 @@ def test_network_page_survives_any_controls(pages, dataset, seed, surrogate, sca
        clip=edges(0.1, 10.0), strength=edges(0.0, 3.0), lr=edges(0.01, 0.5), steps=st.integers(5, 200))
 def test_fixes_page_survives_any_controls(pages, example, x, big_x, clip, strength, lr, steps):
     app = page(pages, "fixes")
-    app.radio(key="example").set_value(example).run()
+    drive(app, {("radio", "example"): example})  # each example has its own controls
     if example == "log1pexp":
-        app.slider(key="x").set_value(big_x)
+        drive(app, {("slider", "x"): big_x})
     else:
-        app.slider(key="x").set_value(x)
-        app.slider(key="clip" if example == "clip" else "strength").set_value(clip if example == "clip" else strength)
-        app.slider(key="lr").set_value(lr)
-        app.slider(key="steps").set_value(steps)
-    app.run()
-    assert_sound(app)
+        parameter = ("clip", clip) if example == "clip" else ("strength", strength)
+        drive(app, {("slider", "x"): x, ("slider", parameter[0]): parameter[1], ("slider", "lr"): lr,
+                    ("slider", "steps"): steps})
 
 
 # ---- Malformed links: each opens the page at the control's default, with a note --------------

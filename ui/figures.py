@@ -27,10 +27,13 @@ FORWARD_COLOR, BACKWARD_COLOR = "#1f77b4", "#d62728"
 
 def _plottable(values) -> np.ndarray:
     """inf becomes NaN, which Plotly draws as a gap (inf would be drawn at the axis edge).
-    float32 is plenty for a picture and halves the figure Streamlit hashes and sends."""
-    values = np.array(values, dtype=np.float32)
-    values[~np.isfinite(values)] = np.nan
-    return values
+    float32 is plenty for a picture and halves the figure Streamlit hashes and sends, so it is
+    used unless a value needs float64's range (a float64 chain reaches 1e300)."""
+    values = np.array(values, dtype=np.float64)
+    finite = np.isfinite(values)
+    values[~finite] = np.nan
+    fits = np.abs(values[finite]).max(initial=0.0) < np.finfo(np.float32).max
+    return values.astype(np.float32) if fits else values
 
 
 @lru_cache(maxsize=None)
