@@ -45,10 +45,6 @@ class ChainTrace:
     y: float
     dydx: float
 
-    @property
-    def finite(self) -> bool:
-        return bool(np.isfinite(self.y) and np.isfinite(self.dydx))
-
 
 @dataclass(frozen=True)
 class GradientEstimate:

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from gradlib.core import require_choice, require_int_in_range
 from gradlib.surrogates import SURROGATES, surrogate_step
-from gradlib.training import TrainerPool, TunableOptimizer, count_trace, run_in_chunks
+from gradlib.training import TrainerPool, TrainingConfig, TunableOptimizer, count_trace, run_in_chunks
 
 POINTS = 200  # training points per data set
 MAX_NETWORK_STEPS = 2000
@@ -100,8 +100,7 @@ class NetworkConfig:
     seed: int = 0
 
     def resolved_settings(self) -> dict[str, float]:
-        from gradlib.training import TrainingConfig  # one place checks optimizer settings
-
+        # One place checks optimizer settings: the scalar trainer's config.
         return TrainingConfig(optimizer=self.optimizer, settings=self.settings).resolved_settings()
 
     def validate(self) -> None:

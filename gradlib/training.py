@@ -36,7 +36,6 @@ class Setting:
     default: float
     low: float
     high: float
-    log: bool = False  # best shown on a log scale
     # Keras 3 tests some settings in Python (e.g. `if self.momentum != 0`); those are baked into
     # the compiled loop, so a new value costs one trace the first time it is seen.
     traced: bool = True
@@ -51,11 +50,8 @@ class OptimizerSpec:
     reference: str
     fixed: Mapping[str, object] = field(default_factory=dict)
 
-    def setting(self, name: str) -> Setting:
-        return next(s for s in self.settings if s.name == name)
 
-
-LEARNING_RATE = Setting("learning_rate", "learning rate", 0.1, 1e-4, 10.0, log=True)
+LEARNING_RATE = Setting("learning_rate", "learning rate", 0.1, 1e-4, 10.0)
 # Learning rates matter by order of magnitude: 1-2-5 steps per decade across the range above.
 LEARNING_RATE_GRID = [m * 10.0 ** e for e in range(-4, 1) for m in (1, 2, 5)] + [10.0]
 BETA_1 = Setting("beta_1", "β₁ (first-moment decay)", 0.9, 0.0, 0.999)
