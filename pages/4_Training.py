@@ -41,34 +41,33 @@ st.latex(r"L(x) = \tfrac12\,(\operatorname{sign}(x) - t)^2, \qquad \frac{dL}{dx}
          r"\cdot g(x), \qquad g = " + entry.derivative_latex)
 
 
-@st.cache_data(max_entries=512)
-def run(surrogate: str, multiplier: float, optimizer: str, settings: tuple[tuple[str, float], ...],
-        x0: float, target: float, steps: int) -> TrainingHistory:
-    """One training run. Cached by value and returned as a copy to each caller: a classroom on
-    the default settings trains once, and no visitor can alter another's history."""
-    return gradlib.train(TrainingConfig(surrogate=surrogate, scale=SURROGATES[surrogate].scaled(multiplier),
-                                        optimizer=optimizer, settings=dict(settings), x0=x0, target=target,
-                                        steps=steps))
-
-
-def run_with(surrogate: str = surrogate, optimizer: str = optimizer) -> TrainingHistory:
+def config_for(surrogate: str = surrogate, optimizer: str = optimizer) -> TrainingConfig:
     # Compared optimizers share the learning rate; their other settings stay at their defaults.
     own = settings if optimizer == spec.id else {"learning_rate": learning_rate}
-    return run(surrogate, multiplier, optimizer, tuple(sorted(own.items())), x0, target, steps)
+    return TrainingConfig(surrogate=surrogate, scale=SURROGATES[surrogate].scaled(multiplier), optimizer=optimizer,
+                          settings=own, x0=x0, target=target, steps=steps)
 
 
-history = run_with()
+@st.cache_data(max_entries=512)
+def trained(config: TrainingConfig) -> TrainingHistory:
+    """One training run. Cached by value and returned as a copy to each caller: a classroom on
+    the default settings trains once, and no visitor can alter another's history."""
+    return gradlib.train(config)
+
+
+history = trained(config_for())
 mode = controls.choice("compare", "Compare this run with other", ["none", "surrogates", "optimizers"], "none",
                        horizontal=True, where=st)
 runs = {f"{surrogate} · {spec.name}": history}
 if mode == "surrogates":
     others = controls.choices("compare_surrogates", "Surrogates to compare", list(SURROGATES), ["ste", "zero"],
                               max_selections=MAX_COMPARED - 1, where=st)
-    runs.update({f"{s} · {spec.name}": run_with(surrogate=s) for s in others if s != surrogate})
+    runs.update({f"{s} · {spec.name}": trained(config_for(surrogate=s)) for s in others if s != surrogate})
 elif mode == "optimizers":
     others = controls.choices("compare_optimizers", "Optimizers to compare", list(OPTIMIZERS), ["sgd", "momentum"],
                               max_selections=MAX_COMPARED - 1, where=st)
-    runs.update({f"{surrogate} · {OPTIMIZERS[o].name}": run_with(optimizer=o) for o in others if o != optimizer})
+    runs.update({f"{surrogate} · {OPTIMIZERS[o].name}": trained(config_for(optimizer=o))
+                 for o in others if o != optimizer})
 
 if history.stopped:
     st.error(history.stopped, icon="⚠️")
@@ -125,6 +124,4 @@ what_to_try(
     "Set the target to 0: sign(x) is never 0, so the loss never reaches 0 and x oscillates around 0.",
     "Press ▶ Play to watch a run unfold, step by step.",
 )
-code_panel(snippets.training_code(TrainingConfig(surrogate=surrogate, scale=entry.scaled(multiplier),
-                                                 optimizer=optimizer, settings=settings, x0=x0, target=target,
-                                                 steps=steps)))
+code_panel(snippets.training_code(config_for()))
