@@ -4,7 +4,7 @@ turned into a real ``tf.custom_gradient`` op, and the argument checks shared by 
 from __future__ import annotations
 
 import math
-from typing import Callable, Mapping, Sequence, TypeVar
+from typing import Callable, Mapping, TypeVar
 
 import tensorflow as tf
 

@@ -10,7 +10,7 @@ from gradlib import MAX_STEPS, OPTIMIZERS, SURROGATES, TrainingConfig, TrainingH
 from gradlib.training import LEARNING_RATE_GRID
 from gradlib.surrogates import MULTIPLIER_RANGE
 from ui import figures, snippets
-from ui.widgets import Controls, chart, code_panel, page_header, what_to_try
+from ui.widgets import Controls, chart, code_panel, page_header, play_button, playback, what_to_try
 
 MAX_COMPARED = 6  # runs overlaid in compare mode, the main run included
 FRAMES_PER_SECOND = 15  # play mode: at most MAX_PLAY_FRAMES frames, so at most 10 s
@@ -78,24 +78,17 @@ if len(history):
     final[2].metric("final loss", f"{history.loss[-1]:.6g}")
     final[3].metric("steps run", f"{len(history)} / {steps}")
 
-play_column, stop_column, _ = st.columns([1, 1, 4])
-playing = play_column.button("▶ Play", key="play", help="Animate the run step by step")
+playing, stop_slot = play_button("Animate the run step by step")
 training_chart = st.empty()
-progress = st.empty()
 if playing:
-    # Any click, on Stop or on any control, reruns the script, which ends this loop at its next
-    # Streamlit call: Stop needs no handler of its own.
-    stop = stop_column.empty()
-    stop.button("■ Stop", key="stop")
     longest = max(len(h) for h in runs.values())
     frame_ends = gradlib.training.playback_steps(max(longest, 1))
-    for index, end in enumerate(frame_ends):
-        started = time.perf_counter()
-        chart(figures.training_figure(runs, upto=end), key=f"frame_{index}", where=training_chart)
-        progress.progress(index / max(len(frame_ends) - 1, 1), text=f"step {end} of {longest}")
-        time.sleep(max(0.0, 1 / FRAMES_PER_SECOND - (time.perf_counter() - started)))
-    progress.empty()
-    stop.empty()  # the run is over: nothing left to stop
+    with playback(stop_slot) as progress:
+        for index, end in enumerate(frame_ends):
+            started = time.perf_counter()
+            chart(figures.training_figure(runs, upto=end), key=f"frame_{index}", where=training_chart)
+            progress.progress(index / max(len(frame_ends) - 1, 1), text=f"step {end} of {longest}")
+            time.sleep(max(0.0, 1 / FRAMES_PER_SECOND - (time.perf_counter() - started)))
 chart(figures.training_figure(runs), key="training", where=training_chart)
 
 left, right = st.columns([3, 2])

@@ -6,14 +6,13 @@ from contextlib import closing
 import pandas as pd
 import streamlit as st
 
-import gradlib
 from gradlib import OPTIMIZERS, SURROGATES
 from gradlib.networks import (DATASETS, GRID, MAX_HIDDEN, MAX_NETWORK_STEPS, MAX_SEED, REAL_VALUED, NetworkConfig,
                               NetworkHistory, make_dataset, train_network, train_network_in_chunks)
 from gradlib.surrogates import MULTIPLIER_RANGE
 from gradlib.training import LEARNING_RATE_GRID
 from ui import figures, snippets
-from ui.widgets import Controls, chart, code_panel, page_header, what_to_try
+from ui.widgets import Controls, chart, code_panel, page_header, play_button, playback, what_to_try
 
 MAX_COMPARED = 6  # networks trained side by side, this one included
 PLAY_CHUNK = 10  # steps between redraws while playing: the boundary is redrawn from the live model
@@ -55,25 +54,18 @@ compare = controls.toggle("compare", "Compare surrogates", where=st)
 others = (controls.choices("compare_surrogates", "Train the same network with", [*SURROGATES, REAL_VALUED],
                            ["zero", REAL_VALUED], max_selections=MAX_COMPARED - 1, where=st) if compare else [])
 
-play_column, stop_column, _ = st.columns([1, 1, 4])
-playing = play_column.button("▶ Play", key="play", help="Train live, redrawing every few steps")
+playing, stop_slot = play_button("Train live, redrawing every few steps")
 left, right = st.columns([1, 1])
 boundary_area, curves_area = left.empty(), right.empty()
 if playing:
-    # Any click (Stop or a control) reruns the script, which ends this loop at its next Streamlit call.
-    stop = stop_column.empty()
-    stop.button("■ Stop", key="stop")
-    progress = st.progress(0.0)
     # closing(): an interrupted play must hand its trainer back to the pool at once.
-    with closing(train_network_in_chunks(config, chunk_steps=PLAY_CHUNK)) as chunks:
+    with playback(stop_slot) as progress, closing(train_network_in_chunks(config, chunk_steps=PLAY_CHUNK)) as chunks:
         for frame, history in enumerate(chunks):
             chart(figures.decision_boundary_figure(points, labels, GRID, history.boundary), f"boundary_{frame}",
                   where=boundary_area)
             chart(figures.network_curves_figure({surrogate: history}, steps), f"curves_{frame}", where=curves_area)
             progress.progress(len(history) / steps, text=f"step {len(history)} of {steps}")
             time.sleep(0.02)  # lets the browser draw; at most MAX_NETWORK_STEPS / PLAY_CHUNK redraws
-    progress.empty()
-    stop.empty()  # the run is over: nothing left to stop
 
 history = trained(config)
 runs = {surrogate: history, **{other: trained(config_for(other)) for other in others if other != surrogate}}

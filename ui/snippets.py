@@ -117,12 +117,21 @@ for name, derivative in [{table}]:
 '''
 
 
+def _surrogate_parameter(surrogate: str, scale: float | None) -> float | None:
+    """The value the surrogate will use (its default when ``scale`` is None), or None if it has none."""
+    entry = SURROGATES[surrogate]
+    return None if entry.scale is None else entry.resolve_scale(scale)
+
+
+def _optimizer_call(optimizer: str, settings: dict[str, float]) -> str:
+    """``keras.optimizers.Adam(learning_rate=0.1, ...)`` with every setting spelled out."""
+    spec = OPTIMIZERS[optimizer]
+    arguments = ", ".join(f"{name}={value!r}" for name, value in {**spec.fixed, **settings}.items())
+    return f"keras.optimizers.{spec.keras_class.__name__}({arguments})"
+
+
 def training_code(config: TrainingConfig) -> str:
-    spec = OPTIMIZERS[config.optimizer]
-    entry = SURROGATES[config.surrogate]
-    parameter = entry.resolve_scale(config.scale) if entry.scale is not None else None
-    arguments = ", ".join(f"{name}={value!r}" for name, value in
-                          {**spec.fixed, **config.resolved_settings()}.items())
+    parameter = _surrogate_parameter(config.surrogate, config.scale)
     call = f"{config.surrogate}_grad(x)"
     return f'''import math
 
@@ -140,7 +149,7 @@ def step(x):
 
 
 x = tf.Variable({config.x0!r})
-optimizer = keras.optimizers.{spec.keras_class.__name__}({arguments})
+optimizer = {_optimizer_call(config.optimizer, config.resolved_settings())}
 
 
 @tf.function
@@ -163,12 +172,10 @@ for i in range({config.steps}):
 
 def network_code(config: NetworkConfig) -> str:
     """A Keras script: the same model, data, initial weights and optimizer, trained full-batch."""
-    spec = OPTIMIZERS[config.optimizer]
-    arguments = ", ".join(f"{name}={value!r}" for name, value in {**spec.fixed, **config.resolved_settings()}.items())
     if config.surrogate == REAL_VALUED:
         activation = '"tanh"  # the real-valued reference network'
     else:
-        scale = SURROGATES[config.surrogate].resolve_scale(config.scale) if SURROGATES[config.surrogate].scale else None
+        scale = _surrogate_parameter(config.surrogate, config.scale)
         activation = f'surrogate_step("sign", "{config.surrogate}", {scale!r})  # sign forward, surrogate backward'
     return f'''import keras
 import tensorflow as tf
@@ -185,7 +192,7 @@ model = keras.Sequential([
     keras.layers.Dense(1),  # logits
 ])
 model.set_weights(initial_weights({config.hidden}, seed={config.seed}))
-optimizer = keras.optimizers.{spec.keras_class.__name__}({arguments})
+optimizer = {_optimizer_call(config.optimizer, config.resolved_settings())}
 
 
 @tf.function

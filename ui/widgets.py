@@ -6,10 +6,12 @@ from __future__ import annotations
 import gc
 import math
 import sys
-from typing import Callable, Sequence
+from contextlib import contextmanager
+from typing import Callable, Iterator, Sequence
 
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 # Plotly's own toolbar minus the buttons that fetch things or clutter a projector.
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
@@ -143,6 +145,24 @@ def _float_in(text: str, low: float, high: float) -> bool:
     except ValueError:
         return False
     return math.isfinite(number) and low <= number <= high
+
+
+def play_button(help: str) -> tuple[bool, DeltaGenerator]:
+    """▶ Play, and beside it the slot where ■ Stop shows while a run is played."""
+    play_column, stop_column, _ = st.columns([1, 1, 4])
+    return play_column.button("▶ Play", key="play", help=help), stop_column.empty()
+
+
+@contextmanager
+def playback(stop_slot: DeltaGenerator) -> Iterator[DeltaGenerator]:
+    """While a run plays: a Stop button and a progress bar (yielded), both removed when it ends.
+    Stop needs no handler: any click, on it or on a control, reruns the script, which ends the
+    playing loop at its next Streamlit call."""
+    stop_slot.button("■ Stop", key="stop")
+    progress = st.progress(0.0)
+    yield progress
+    progress.empty()
+    stop_slot.empty()  # the run is over: nothing left to stop
 
 
 def code_panel(code: str) -> None:
