@@ -2,26 +2,48 @@
 
 Pure TensorFlow + NumPy (no Streamlit, no Plotly). Every op here is a real
 ``tf.custom_gradient`` that works elementwise on any shape, eagerly and in ``tf.function``,
-in float32 and float64; the analysis functions return dataclasses rather than printing."""
+in float32 and float64; the analysis functions return dataclasses rather than printing.
+The settings (``Setting``, ``GridSetting``) are every number a user can set, declared once."""
 
 from gradlib.chain import (
-    MAX_DEPTH, ChainCheck, ChainTrace, check_chain, chain_curve, closed_form_derivative, compose, trace_chain,
+    CHAIN_X, DEPTH, MAX_DEPTH, ChainCheck, ChainTrace, backward_stages, check_chain, chain_curve,
+    closed_form_derivative, compose, trace_chain,
 )
 from gradlib.core import DTYPES, binary_custom_gradient, elementwise_custom_gradient
 from gradlib.elementary import ELEMENTARY, cube, exp, sigmoid, sin, softplus, square, tanh
-from gradlib.fixes import clip_gradient, clip_gradient_by_norm, descent_demo, log1pexp, reverse_gradient
-from gradlib.multivar import BIVARIATE, MAX_GRID_POINTS, divide, gradient_field, hypot, multiply, partial_derivatives
-from gradlib.networks import DATASETS, NetworkConfig, NetworkHistory, make_dataset, train_network, train_network_in_chunks
-from gradlib.surrogates import STEPS, SURROGATES, differentiable_sign, surrogate_profile, surrogate_step
-from gradlib.training import MAX_STEPS, OPTIMIZERS, TrainingConfig, TrainingHistory, train, train_in_chunks
+from gradlib.fixes import (
+    DESCENT_LEARNING_RATE, DESCENT_STEPS, DESCENT_X0, LOG1PEXP_X, PARAMETERS, WRONG_REL_ERROR, Log1pexpComparison,
+    clip_gradient, clip_gradient_by_norm, compare_log1pexp, descent_demo, docs_log1pexp, log1pexp, naive_log1pexp,
+    reverse_gradient,
+)
+from gradlib.multivar import (
+    BIVARIATE, MAX_GRID_POINTS, POINT_X, POINT_Y, divide, gradient_field, hypot, multiply, partial_derivatives,
+)
+from gradlib.networks import (
+    DATASETS, GRID, HIDDEN, NETWORK_LEARNING_RATE, NETWORK_STEPS, REAL_VALUED, SEED, NetworkConfig, NetworkHistory,
+    make_dataset, train_network, train_network_in_chunks,
+)
+from gradlib.settings import GridSetting, Setting
+from gradlib.surrogates import (
+    MULTIPLIER, STEPS, SURROGATE_X, SURROGATES, SurrogateProfile, differentiable_sign, step_derivative,
+    surrogate_profile, surrogate_step,
+)
+from gradlib.training import (
+    LEARNING_RATE, MAX_STEPS, OPTIMIZERS, TARGET, TRAINING_STEPS, X0, TrainingConfig, TrainingHistory,
+    playback_steps, train, train_in_chunks,
+)
 
 __all__ = [
-    "BIVARIATE", "DATASETS", "DTYPES", "ELEMENTARY", "NetworkConfig", "NetworkHistory", "clip_gradient",
-    "clip_gradient_by_norm", "descent_demo", "log1pexp", "make_dataset", "reverse_gradient", "train_network",
-    "train_network_in_chunks", "MAX_DEPTH", "MAX_GRID_POINTS", "MAX_STEPS", "OPTIMIZERS", "STEPS",
-    "SURROGATES", "ChainCheck", "ChainTrace", "TrainingConfig", "TrainingHistory", "binary_custom_gradient",
-    "chain_curve", "check_chain", "closed_form_derivative", "compose", "cube", "differentiable_sign", "divide",
-    "elementwise_custom_gradient", "exp", "gradient_field", "hypot", "multiply", "partial_derivatives",
-    "sigmoid", "sin", "softplus", "square", "surrogate_profile", "surrogate_step", "tanh", "trace_chain",
-    "train", "train_in_chunks",
+    "BIVARIATE", "CHAIN_X", "DATASETS", "DEPTH", "DESCENT_LEARNING_RATE", "DESCENT_STEPS", "DESCENT_X0", "DTYPES",
+    "ELEMENTARY", "GRID", "HIDDEN", "LEARNING_RATE", "LOG1PEXP_X", "MAX_DEPTH", "MAX_GRID_POINTS", "MAX_STEPS",
+    "MULTIPLIER", "NETWORK_LEARNING_RATE", "NETWORK_STEPS", "OPTIMIZERS", "PARAMETERS", "POINT_X", "POINT_Y",
+    "REAL_VALUED", "SEED", "STEPS", "SURROGATES", "SURROGATE_X", "TARGET", "TRAINING_STEPS", "WRONG_REL_ERROR",
+    "X0", "ChainCheck", "ChainTrace", "GridSetting", "Log1pexpComparison", "NetworkConfig", "NetworkHistory",
+    "Setting", "SurrogateProfile", "TrainingConfig", "TrainingHistory", "backward_stages", "binary_custom_gradient",
+    "chain_curve", "check_chain", "clip_gradient", "clip_gradient_by_norm", "closed_form_derivative",
+    "compare_log1pexp", "compose", "cube", "descent_demo", "differentiable_sign", "divide", "docs_log1pexp",
+    "elementwise_custom_gradient", "exp", "gradient_field", "hypot", "log1pexp", "make_dataset", "multiply",
+    "naive_log1pexp", "partial_derivatives", "playback_steps", "reverse_gradient", "sigmoid", "sin", "softplus",
+    "square", "step_derivative", "surrogate_profile", "surrogate_step", "tanh", "trace_chain", "train",
+    "train_in_chunks", "train_network", "train_network_in_chunks",
 ]

@@ -11,9 +11,18 @@ import tensorflow as tf
 
 from gradlib.core import Tensor, require_choice, require_dtype, require_finite, require_int_in_range
 from gradlib.elementary import ELEMENTARY, Elementary
+from gradlib.settings import Setting
 
 MAX_DEPTH = 12
 MAX_CURVE_POINTS = 2001
+# The dashboard's controls; the defaults are the notebook's foo(foo(foo(2))).
+CHAIN_X = Setting("x", "x", 2.0, -3.0, 3.0, 0.05)
+DEPTH = Setting("depth", "Composition depth n", 3, 1, MAX_DEPTH, 1)
+
+
+def backward_stages(depth: int) -> Setting:
+    """How many backward stages to show, from 0 (the forward pass only) to all of them (the default)."""
+    return Setting("reveal", "Backward stages shown: step through the backward pass", depth, 0, depth, 1)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,15 @@ def as_float_tensor(x, dtype: tf.DType | None = None) -> Tensor:
     return tensor
 
 
+def parameter_as(value: float | Tensor | tf.Variable, dtype: tf.DType) -> Tensor:
+    """A fix's or surrogate's parameter in ``dtype``. A tensor or Variable is cast (so a Variable
+    is read each time this runs); a Python number becomes a constant of ``dtype`` directly, since
+    ``tf.cast(0.1, tf.float64)`` first makes a float32 constant and gives 0.10000000149."""
+    if isinstance(value, (tf.Tensor, tf.Variable)):
+        return tf.cast(value, dtype)
+    return tf.constant(value, dtype)
+
+
 def elementwise_custom_gradient(
     forward: Callable[[Tensor], Tensor],
     local_grad: Callable[[Tensor, Tensor], Tensor],

@@ -15,9 +15,11 @@ import tensorflow as tf
 from gradlib.core import BackwardObserver, Tensor, elementwise_custom_gradient
 
 
+# The NumPy forms are the reference values, so each avoids cancellation: with e = e^−|x| ≤ 1 the
+# sigmoid neither overflows nor subtracts, σ(x)(1 − σ(x)) is σ(x)·σ(−x), 1 − tanh² x is 1/cosh² x.
 def _sigmoid_np(x: np.ndarray) -> np.ndarray:
-    # 0.5 (1 + tanh(x/2)) is the sigmoid without exp overflow for large |x|.
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 @dataclass(frozen=True)
@@ -59,11 +61,11 @@ ELEMENTARY: dict[str, Elementary] = {
                    "tf.exp(x)", "y"),
         Elementary("tanh", r"\tanh x", r"1 - \tanh^2 x",
                    tf.tanh, lambda x, y: 1 - tf.square(y),
-                   np.tanh, lambda x: 1 - np.tanh(x) ** 2,
+                   np.tanh, lambda x: 1 / np.cosh(x) ** 2,
                    "tf.tanh(x)", "1 - tf.square(y)"),
         Elementary("sigmoid", r"\sigma(x) = \frac{1}{1 + e^{-x}}", r"\sigma(x)\,(1 - \sigma(x))",
                    tf.sigmoid, lambda x, y: y * (1 - y),
-                   _sigmoid_np, lambda x: _sigmoid_np(x) * (1 - _sigmoid_np(x)),
+                   _sigmoid_np, lambda x: _sigmoid_np(x) * _sigmoid_np(-x),
                    "tf.sigmoid(x)", "y * (1 - y)"),
         Elementary("softplus", r"\log(1 + e^x)", r"\sigma(x)",
                    tf.math.softplus, lambda x, y: tf.sigmoid(x),

@@ -16,7 +16,9 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from gradlib.core import Tensor, elementwise_custom_gradient, require_choice, require_in_range
+from gradlib.core import Tensor, elementwise_custom_gradient, parameter_as, require_choice, require_finite
+from gradlib.core import require_in_range
+from gradlib.settings import Setting
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,9 @@ STEPS: dict[str, Step] = {
 }
 
 
-MULTIPLIER_RANGE = (0.1, 10.0)
+# One slider for every family: the parameter as a multiple of its published default.
+MULTIPLIER = Setting("scale", "Scale (× the surrogate's published default)", 1.0, 0.1, 10.0, 0.1)
+SURROGATE_X = Setting("x", "x", 3.0, -3.0, 3.0, 0.05)  # 3: the notebook's differentiable_sign(3.0)
 
 
 @dataclass(frozen=True)
@@ -78,14 +82,8 @@ class Surrogate:
     def scaled(self, multiplier: float) -> float | None:
         """The parameter at ``multiplier`` times the published default (None if there is none).
         Every family's range holds its default × 0.1 … 10, so one multiplier serves them all."""
-        require_in_range(multiplier, *MULTIPLIER_RANGE, "scale multiplier")
+        MULTIPLIER.check(multiplier)
         return None if self.scale is None else self.resolve_scale(self.scale.default * multiplier)
-
-
-def _swish_sign_derivative(x: Tensor, beta: Tensor) -> Tensor:
-    # Beyond |βx| = 80 the true value is below 1e-32; clipping there keeps cosh finite in float32.
-    u = tf.clip_by_value(beta * x, -80.0, 80.0)
-    return beta * (2 - u * tf.tanh(u / 2)) / (1 + tf.cosh(u))
 
 
 def _swish_sign_primitive(x: Tensor, beta: Tensor) -> Tensor:
@@ -104,15 +102,17 @@ SURROGATES: dict[str, Surrogate] = {
         Surrogate(
             "sigmoid", "Sigmoid derivative (the notebook's)",
             r"k\,\sigma(kx)\,(1 - \sigma(kx))", r"\sigma(kx)",
-            "The notebook; snnTorch `sigmoid` (k = 25); SpikingJelly `Sigmoid` (α = 4)",
+            "The notebook (k = 1); snnTorch `sigmoid` (k = 25) and SpikingJelly `Sigmoid` (α = 4) are the same "
+            "formula with other defaults. Area 1: the jump of a Heaviside step, half that of sign",
             Scale("k", 1.0, 0.1, 50.0, "steepness; k = 1 is the notebook"),
-            lambda x, k: k * tf.sigmoid(k * x) * (1 - tf.sigmoid(k * x)),
+            # 1 − σ(z) written as σ(−z): the same value, without cancellation for large z.
+            lambda x, k: k * tf.sigmoid(k * x) * tf.sigmoid(-k * x),
             lambda x, k: tf.sigmoid(k * x),
-            "k * tf.sigmoid(k * x) * (1 - tf.sigmoid(k * x))"),
+            "k * tf.sigmoid(k * x) * tf.sigmoid(-k * x)"),
         Surrogate(
             "ste", "Straight-through estimator",
             "1", "x",
-            "Bengio, Léonard & Courville 2013, arXiv:1308.3432",
+            "Bengio, Léonard & Courville 2013, arXiv:1308.3432; unbounded area (it is not a smoothed step)",
             None,
             lambda x, k: tf.ones_like(x),
             lambda x, k: x,
@@ -120,7 +120,8 @@ SURROGATES: dict[str, Surrogate] = {
         Surrogate(
             "clipped_ste", "Clipped straight-through (Larq ste_sign)",
             r"\mathbb{1}[\,|x| \le c\,]", r"\operatorname{clip}(x, -c, c)",
-            "Hubara, Courbariaux et al. 2016 (BNN), arXiv:1602.02830; Larq `ste_sign`",
+            "Hubara, Courbariaux et al. 2016 (BNN), arXiv:1602.02830; Larq `ste_sign` (c = 1, |x| = c passes). "
+            "Area 2c: normalised for sign at c = 1",
             Scale("c", 1.0, 0.1, 10.0, "clip threshold"),
             lambda x, c: tf.where(tf.abs(x) <= c, tf.ones_like(x), tf.zeros_like(x)),
             lambda x, c: tf.clip_by_value(x, -c, c),
@@ -128,7 +129,7 @@ SURROGATES: dict[str, Surrogate] = {
         Surrogate(
             "approx_sign", "ApproxSign (Bi-Real Net)",
             r"\max(0,\; 2 - 2|x|)", r"\begin{cases} 2x - x|x| & |x| \le 1 \\ \operatorname{sign}(x) & |x| > 1 \end{cases}",
-            "Liu et al. 2018 (Bi-Real Net), arXiv:1808.00278; Larq `approx_sign`",
+            "Liu et al. 2018 (Bi-Real Net), arXiv:1808.00278; Larq `approx_sign`. Area 2, the jump of sign",
             None,
             lambda x, k: tf.maximum(0.0 * x, 2 - 2 * tf.abs(x)),
             lambda x, k: tf.where(tf.abs(x) <= 1, 2 * x - x * tf.abs(x), tf.sign(x)),
@@ -137,14 +138,18 @@ SURROGATES: dict[str, Surrogate] = {
             "swish_sign", "SwishSign (BNN+)",
             r"\frac{\beta\,(2 - \beta x \tanh(\beta x / 2))}{1 + \cosh(\beta x)}",
             r"2\sigma(\beta x)\,(1 + \beta x\,(1 - \sigma(\beta x))) - 1",
-            "Darabi et al. 2018 (BNN+), arXiv:1812.11800; Larq `swish_sign`",
+            "Darabi et al. 2018 (BNN+), arXiv:1812.11800; Larq `swish_sign` (β = 5). Area 2, the jump of sign; "
+            "negative for |βx| > 2.4",
             Scale("β", 5.0, 0.5, 50.0, "sharpness"),
-            _swish_sign_derivative, _swish_sign_primitive,
+            # Larq's formula as it is: for finite x it stays finite (cosh overflowing gives 0).
+            lambda x, b: b * (2 - b * x * tf.tanh(b * x / 2)) / (1 + tf.cosh(b * x)),
+            _swish_sign_primitive,
             "k * (2 - k * x * tf.tanh(k * x / 2)) / (1 + tf.cosh(k * x))"),
         Surrogate(
             "fast_sigmoid", "Fast sigmoid (SuperSpike)",
             r"\frac{1}{(1 + k|x|)^2}", r"\frac{x}{1 + k|x|}",
-            "Zenke & Ganguli 2018 (SuperSpike), Neural Computation 30(6); snnTorch `fast_sigmoid` (k = 25)",
+            "Zenke & Ganguli 2018 (SuperSpike), Neural Computation 30(6); snnTorch `fast_sigmoid` (k = 25; "
+            "Norse `super_fn` uses 100). Area 2/k: not normalised",
             Scale("k", 25.0, 0.5, 250.0, "slope; the area is 2/k"),
             lambda x, k: 1 / tf.square(1 + k * tf.abs(x)),
             lambda x, k: x / (1 + k * tf.abs(x)),
@@ -152,7 +157,8 @@ SURROGATES: dict[str, Surrogate] = {
         Surrogate(
             "atan", "Arctangent",
             r"\frac{\alpha / 2}{1 + (\frac{\pi}{2} \alpha x)^2}", r"\frac{1}{\pi} \arctan(\frac{\pi}{2} \alpha x) + \frac{1}{2}",
-            "Fang et al. 2021, ICCV; snnTorch / SpikingJelly `atan` (α = 2)",
+            "Fang et al. 2021, ICCV; snnTorch `ATan` / SpikingJelly `ATan` (α = 2). Area 1, the jump of a "
+            "Heaviside step",
             Scale("α", 2.0, 0.1, 20.0, "sharpness; the area is always 1"),
             lambda x, a: (a / 2) / (1 + tf.square(math.pi / 2 * a * x)),
             lambda x, a: tf.atan(math.pi / 2 * a * x) / math.pi + 0.5,
@@ -160,7 +166,8 @@ SURROGATES: dict[str, Surrogate] = {
         Surrogate(
             "triangle", "Triangle (piecewise linear)",
             r"\gamma \max(0,\; 1 - |x|)", r"\gamma\,(u - u|u|/2),\; u = \operatorname{clip}(x, -1, 1)",
-            "Esser et al. 2016, PNAS; Bellec et al. 2018 (Norse uses γ = 0.3)",
+            "Esser et al. 2016, PNAS (γ = 1); Bellec et al. 2018 and Norse `triangle_fn` use γ = 0.3. "
+            "Area γ: normalised for a Heaviside step at γ = 1",
             Scale("γ", 1.0, 0.1, 10.0, "height; the area is γ"),
             lambda x, g: g * tf.maximum(0.0 * x, 1 - tf.abs(x)),
             _triangle_primitive,
@@ -168,23 +175,27 @@ SURROGATES: dict[str, Surrogate] = {
         Surrogate(
             "gaussian", "Gaussian",
             r"\frac{1}{s\sqrt{2\pi}} e^{-x^2 / (2 s^2)}", r"\Phi(x / s)",
-            "Common in spiking-network work; SpikingJelly `Erf` uses the same shape",
-            Scale("s", 0.4, 0.02, 5.0, "width (standard deviation); the area is 1"),
+            "SpikingJelly `Erf`, backward (α/√π)·exp(−α²x²) with its default α = 2 (peak 2/√π ≈ 1.128, area 1, "
+            "the jump of a Heaviside step), written with s = 1/(α√2): the default s = 1/(2√2) ≈ 0.3536",
+            Scale("s", 1 / (2 * math.sqrt(2)), 0.02, 5.0, "width (standard deviation); the area is 1"),
             lambda x, s: tf.exp(-tf.square(x) / (2 * tf.square(s))) / (s * math.sqrt(2 * math.pi)),
             lambda x, s: 0.5 * (1 + tf.math.erf(x / (s * math.sqrt(2.0)))),
             "tf.exp(-tf.square(x) / (2 * tf.square(k))) / (k * math.sqrt(2 * math.pi))"),
         Surrogate(
             "tanh", "Tanh derivative",
-            r"k\,(1 - \tanh^2(kx))", r"\tanh(kx)",
-            "Norse `HeaviTanh`",
-            Scale("k", 1.0, 0.1, 25.0, "steepness; the area is 2"),
-            lambda x, k: k * (1 - tf.square(tf.tanh(k * x))),
-            lambda x, k: tf.tanh(k * x),
-            "k * (1 - tf.square(tf.tanh(k * x)))"),
+            r"1 - \tanh^2(kx)", r"\tanh(kx) / k",
+            "Norse `heavi_tanh_fn` (`HeaviTanh`), k = 100, the default `alpha` of Norse's neuron parameters. "
+            "No factor k, so it is not area-normalised: the area is 2/k",
+            Scale("k", 100.0, 1.0, 1000.0, "steepness; the area is 2/k"),
+            # 1/cosh² is 1 − tanh² without its cancellation for large |kx|; cosh overflowing gives 0.
+            lambda x, k: 1 / tf.square(tf.cosh(k * x)),
+            lambda x, k: tf.tanh(k * x) / k,
+            "1 / tf.square(tf.cosh(k * x))"),
         Surrogate(
             "zero", "Zero (the true derivative of a step)",
             "0", "C",
-            "What tf.sign's own gradient gives: almost everywhere 0, so nothing learns",
+            "What tf.sign's own gradient gives: the true derivative, 0 for x ≠ 0 (undefined at the jump), "
+            "so nothing learns",
             None,
             lambda x, k: tf.zeros_like(x),
             lambda x, k: 0.0 * x,
@@ -203,18 +214,18 @@ def surrogate_step(forward: str = "sign", surrogate: str = "sigmoid",
     ``keras.layers.Dense(8, activation=surrogate_step("sign", "atan"))``."""
     step = require_choice(STEPS, forward, "forward step")
     entry = require_choice(SURROGATES, surrogate, "surrogate")
-    if isinstance(scale, (tf.Tensor, tf.Variable)):
-        def scale_as(dtype: tf.DType) -> Tensor:
-            return tf.cast(scale, dtype)
-    else:
-        value = entry.resolve_scale(scale)
-
-        def scale_as(dtype: tf.DType) -> Tensor:
-            return tf.constant(value, dtype)  # straight to dtype: 0.1 must not pass through float32
-
-    op = elementwise_custom_gradient(step.forward, lambda x, y: entry.derivative(x, scale_as(x.dtype)))
+    if not isinstance(scale, (tf.Tensor, tf.Variable)):
+        scale = entry.resolve_scale(scale)
+    op = elementwise_custom_gradient(step.forward, lambda x, y: entry.derivative(x, parameter_as(scale, x.dtype)))
     op.__name__ = f"{forward}_{surrogate}"  # Keras names activations after the callable
     return op
+
+
+def step_derivative(forward: str, x: float) -> float | None:
+    """The true derivative of the ``forward`` step at x: 0 away from the jump, None at x = 0,
+    where a jump has no derivative (what the surrogate stands in for)."""
+    require_choice(STEPS, forward, "forward step")
+    return None if require_finite(x, "x") == 0 else 0.0
 
 
 # The notebook's differentiable_sign: sign(x) forward, σ(x)(1 − σ(x)) backward.

@@ -70,7 +70,7 @@ def test_chunks_stream_the_same_run_with_a_live_boundary():
 
 @pytest.mark.parametrize("config, message", [
     (NetworkConfig(dataset="iris"), "unknown data set 'iris'"),
-    (NetworkConfig(hidden=129), "hidden units must be between 2 and 128"),
+    (NetworkConfig(hidden=129), "hidden units must be one of 2, 4, 8, 16, 32, 64, 128"),
     (NetworkConfig(steps=2001), "steps must be between 1 and 2000"),
     (NetworkConfig(seed=-1), "seed must be between 0 and 9999"),
     (NetworkConfig(surrogate="relu"), "unknown surrogate 'relu'"),
@@ -92,14 +92,15 @@ def _grad(op, values, dtype=tf.float32):
 
 def test_log1pexp_gradient_is_the_sigmoid_and_finite_where_autodiff_is_not():
     xs = np.array([-30.0, -2.0, 0.0, 3.0, 50.0, 88.0, 89.0, 100.0, 1000.0])
-    _, custom = _grad(fixes.log1pexp, xs)
-    # 1 - 1/(1 + e^x) cancels to 0 for very negative x in float32 (true value 9e-14 at -30).
-    np.testing.assert_allclose(custom, 1 / (1 + np.exp(-xs)), rtol=1e-6, atol=1e-7)
+    sigmoid = 1 / (1 + np.exp(-xs))  # float64; no cancellation for these x
+    for dtype, rtol in ((tf.float32, 1e-6), (tf.float64, 1e-13)):
+        y, custom = _grad(fixes.log1pexp, xs, dtype)
+        np.testing.assert_allclose(custom, sigmoid, rtol=rtol)
+        np.testing.assert_allclose(y, np.logaddexp(0, xs), rtol=rtol)
     _, autodiff = _grad(fixes.naive_log1pexp, xs)
-    assert np.isnan(autodiff[xs >= 89]).all() and np.isfinite(autodiff[xs <= 88]).all()
-    np.testing.assert_allclose(custom[xs <= 50], autodiff[xs <= 50], rtol=1e-5, atol=1e-7)
-    y64, grad64 = _grad(fixes.log1pexp, xs[:4], tf.float64)
-    np.testing.assert_allclose(y64, np.logaddexp(0, xs[:4]), rtol=1e-12, atol=1e-15)  # log(1 + tiny) rounds
+    np.testing.assert_allclose(autodiff[xs <= 50], sigmoid[xs <= 50], rtol=1e-6)
+    # e^x · 1/(1 + e^x): the reciprocal flushes to 0 beyond x ≈ 87.3, then e^x overflows (NaN).
+    assert autodiff[xs == 88] == 0 and np.isnan(autodiff[xs >= 89]).all()
 
 
 def test_clip_gradient_clips_upstream_and_is_identity_forward():
@@ -157,7 +158,13 @@ def test_network_snippet_reproduces_the_page(config):
 
 
 def test_fix_snippets_print_the_pages_numbers():
-    assert _run(snippets.log1pexp_code(100.0)).split() == ["y=inf", "custom", "dy/dx=1", "autodiff", "dy/dx=nan"]
+    assert _run(snippets.log1pexp_code(100.0)).split() == ["y=100", "stable", "dy/dx=1", "docs", "dy/dx=1",
+                                                          "autodiff", "dy/dx=nan"]
+    for x in (-20.0, -12.0, 3.0, 88.0):
+        gradients = fixes.compare_log1pexp(np.array([x])).gradients
+        assert _run(snippets.log1pexp_code(x)).splitlines() == [
+            f"y={float(fixes.log1pexp(x)):.9g}",
+            *(f"{method} dy/dx={gradients[method][0]:.9g}" for method in ("stable", "docs", "autodiff"))]
     for demo, parameter in (("clip", 1.0), ("reverse", 0.7)):
         run = fixes.descent_demo(demo, -2.0, parameter, 0.1, 40)
         lines = _run(snippets.descent_code(demo, -2.0, parameter, 0.1, 40)).splitlines()
@@ -198,18 +205,41 @@ def test_network_page_plays_live():
     assert metrics(app)["training accuracy"] == f"{train_network(NetworkConfig(steps=30)).final_accuracy:.1%}"
 
 
-@pytest.mark.parametrize("params, shown", [
-    ({}, {"f(x) (float32)": "inf", "custom dy/dx": "1", "autodiff dy/dx": "nan"}),
-    ({"x": "3"}, {"custom dy/dx": f"{1 / (1 + math.exp(-3)):.7g}"}),
+def _log1pexp_table(app) -> dict[str, str]:
+    table = app.dataframe[0].value
+    return dict(zip(table["dy/dx by"], table["value (float32)"]))
+
+
+@pytest.mark.parametrize("x, f, stable, docs, autodiff, warned", [
+    # σ(x) and log(1 + e^x) written out: the reference values.
+    ("100.0", "100", "1", "1", "nan", ["autodiff"]),
+    ("3.0", f"{math.log1p(math.exp(3)):.7g}", f"{1 / (1 + math.exp(-3)):.7g}", f"{1 / (1 + math.exp(-3)):.7g}",
+     f"{1 / (1 + math.exp(-3)):.7g}", []),
+    ("-12.0", f"{math.log1p(math.exp(-12)):.7g}", f"{math.exp(-12) / (1 + math.exp(-12)):.7g}", None,
+     f"{math.exp(-12) / (1 + math.exp(-12)):.7g}", ["docs"]),
 ])
-def test_fixes_page_log1pexp(params, shown):
-    app = open_page("fixes", **params)
-    for label, value in shown.items():
-        assert metrics(app)[label] == value
-    if not params:
-        assert "inf / inf = NaN" in app.warning[0].value
-        traces = figures(app)[0]
-        assert traces["layout"]["annotations"][0]["text"].startswith(" autodiff is NaN from x ≈ 88.")
+def test_fixes_page_log1pexp(x, f, stable, docs, autodiff, warned):
+    app = open_page("fixes", x=x)
+    def close(shown: str, exact: str) -> bool:  # float32 keeps ~7 digits: within 3e-7 relative
+        return shown == exact or float(shown) == pytest.approx(float(exact), rel=3e-7)
+
+    assert close(metrics(app)["f(x) = log(1 + eˣ), stable, float32"], f)
+    shown = _log1pexp_table(app)
+    assert close(shown["stable custom gradient"], stable) and close(shown["exact (float64)"], stable)
+    assert close(shown["TF autodiff"], autodiff) and (docs is None or close(shown["the docs' custom gradient"], docs))
+    assert [w for w in ("autodiff", "documentation") if any(w in note for note in warnings(app))] == \
+        [{"autodiff": "autodiff", "docs": "documentation"}[w] for w in warned]
+
+
+def test_fixes_page_states_one_measured_threshold_everywhere():
+    app = open_page("fixes")
+    # In float32, 1/(1 + e^x) leaves the normal range at x = 126 ln 2 and e^x overflows at
+    # x = ln(max float32): autodiff's 0 and NaN start at the first 0.01 grid point past each.
+    wrong_from = math.ceil(126 * math.log(2) * 100) / 100
+    nan_from = math.ceil(math.log(float(np.finfo(np.float32).max)) * 100) / 100
+    text = " ".join([*warnings(app), *(c.value for c in app.caption), app.expander[0].markdown[0].value])
+    assert f"x ≈ {wrong_from:.2f}" in text and f"x ≈ {nan_from:.2f}" in text
+    assert "88.7 " not in text and "below 88" not in text  # no other number for the same thing
 
 
 @pytest.mark.parametrize("example, key, value", [("clip", "clip", "2.0"), ("reverse", "strength", "0.5")])

@@ -217,10 +217,22 @@ def log1pexp_code(x: float) -> str:
 
 @tf.custom_gradient
 def log1pexp(x):
+    """log(1 + e^x) with nothing that overflows or cancels, forward or backward."""
+    e = tf.exp(-tf.abs(x))  # at most 1
+
+    def grad(upstream):
+        return upstream * tf.where(x >= 0, 1 / (1 + e), e / (1 + e))  # the sigmoid, e^x / (1 + e^x)
+
+    return tf.maximum(x, 0) + tf.math.log1p(e), grad
+
+
+@tf.custom_gradient
+def docs_log1pexp(x):
+    """The version in TensorFlow's tf.custom_gradient documentation."""
     e = tf.exp(x)
 
     def grad(upstream):
-        return upstream * (1 - 1 / (1 + e))  # = e / (1 + e), without inf / inf
+        return upstream * (1 - 1 / (1 + e))  # no NaN for large x, but cancels for x < 0
 
     return tf.math.log(1 + e), grad
 
@@ -228,10 +240,12 @@ def log1pexp(x):
 x = tf.constant({x!r})
 with tf.GradientTape(persistent=True) as tape:
     tape.watch(x)
-    custom = log1pexp(x)
-    naive = tf.math.log(1 + tf.exp(x))
-print(f"y={{custom.numpy():.9g}}")
-print(f"custom dy/dx={{tape.gradient(custom, x).numpy():.9g}}")
+    stable = log1pexp(x)
+    docs = docs_log1pexp(x)
+    naive = tf.math.log(1 + tf.exp(x))  # no custom gradient: plain autodiff
+print(f"y={{stable.numpy():.9g}}")
+print(f"stable dy/dx={{tape.gradient(stable, x).numpy():.9g}}")
+print(f"docs dy/dx={{tape.gradient(docs, x).numpy():.9g}}")
 print(f"autodiff dy/dx={{tape.gradient(naive, x).numpy():.9g}}")
 '''
 
