@@ -9,8 +9,12 @@ import numpy as np
 import tensorflow as tf
 
 from gradlib.core import Tensor, binary_custom_gradient, require_choice, require_finite, require_int_in_range
+from gradlib.settings import Setting
 
 MAX_GRID_POINTS = 201  # per axis
+# Where the point (x, y) can be put on the dashboard; the defaults are the notebook's bar(2, 3).
+POINT_X = Setting("x", "x", 2.0, -3.0, 3.0, 0.05)
+POINT_Y = Setting("y", "y", 3.0, -3.0, 3.0, 0.05)
 
 
 @dataclass(frozen=True)

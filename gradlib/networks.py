@@ -7,23 +7,28 @@ is one compiled loop per structure, fed new settings through variables (see grad
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Mapping
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from gradlib.core import require_choice, require_int_in_range
+from gradlib import compiled
+from gradlib.core import require_choice
+from gradlib.settings import GridSetting, Setting
 from gradlib.surrogates import SURROGATES, surrogate_step
-from gradlib.training import TrainerPool, TrainingConfig, TunableOptimizer, count_trace, run_in_chunks
+from gradlib.training import LEARNING_RATE, TrainerPool, TrainingConfig, TunableOptimizer, count_trace, run_in_chunks
 
 POINTS = 200  # training points per data set
-MAX_NETWORK_STEPS = 2000
-MAX_HIDDEN = 128
-MAX_SEED = 9999
+NETWORK_STEPS = Setting("steps", "Steps (full batch)", 300, 1, 2000, 1)
+# Each width is a compiled trainer of its own: a short list keeps the number of traces small.
+HIDDEN = GridSetting("hidden", "Hidden units per layer", 32, (2, 4, 8, 16, 32, 64, 128))
+SEED = Setting("seed", "Seed (data and initial weights)", 0, 0, 9999, 1)
+NETWORK_LEARNING_RATE = replace(LEARNING_RATE, default=0.01)
 GRID = np.linspace(-3.0, 3.0, 61)  # where the decision boundary is drawn (the data are standardised)
-REAL_VALUED = "tanh_reference"  # in place of a surrogate id: a real-valued tanh network to compare with
+REAL_VALUED = "tanh_reference"
+MAX_IDLE_NETWORKS = 16  # compiled network trainers kept for reuse (~1 MB each at 128 units)  # in place of a surrogate id: a real-valued tanh network to compare with
 
 
 def _moons(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -62,7 +67,7 @@ DATASETS: dict[str, Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray
 def make_dataset(name: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``POINTS`` points (standardised per axis, float32) and 0/1 labels, the same for the same seed."""
     generate = require_choice(DATASETS, name, "data set")
-    require_int_in_range(seed, 0, MAX_SEED, "seed")
+    SEED.check(seed)
     points, labels = generate(np.random.default_rng(seed))
     points = (points - points.mean(axis=0)) / points.std(axis=0)
     return points.astype(np.float32), labels.astype(np.float32)
@@ -94,10 +99,10 @@ class NetworkConfig:
     surrogate: str = "sigmoid"  # or REAL_VALUED for the tanh reference network
     scale: float | None = None  # the surrogate's parameter; None: its default
     optimizer: str = "adam"
-    settings: Mapping[str, float] = field(default_factory=lambda: {"learning_rate": 0.01})
-    steps: int = 300
-    hidden: int = 32
-    seed: int = 0
+    settings: Mapping[str, float] = field(default_factory=lambda: {"learning_rate": NETWORK_LEARNING_RATE.default})
+    steps: int = NETWORK_STEPS.default
+    hidden: int = HIDDEN.default
+    seed: int = SEED.default
 
     def resolved_settings(self) -> dict[str, float]:
         # One place checks optimizer settings: the scalar trainer's config.
@@ -108,9 +113,10 @@ class NetworkConfig:
         if self.surrogate != REAL_VALUED:
             require_choice(SURROGATES, self.surrogate, "surrogate").resolve_scale(self.scale)
         self.resolved_settings()
-        require_int_in_range(self.steps, 1, MAX_NETWORK_STEPS, "steps")
-        require_int_in_range(self.hidden, 2, MAX_HIDDEN, "hidden units")
-        require_int_in_range(self.seed, 0, MAX_SEED, "seed")
+        NETWORK_STEPS.check(self.steps)
+        if HIDDEN.on_grid(self.hidden) is None:
+            raise ValueError(f"hidden units must be one of {', '.join(map(str, HIDDEN.options))}, got {self.hidden!r}")
+        SEED.check(self.seed)
 
 
 @dataclass(frozen=True)
@@ -137,8 +143,12 @@ class _NetworkTrainer:
         activation = tf.tanh if surrogate == REAL_VALUED else surrogate_step("sign", surrogate, self.scale)
         self.model = build_model(hidden, activation)
         self.optimizer = TunableOptimizer(optimizer, baked, self.model.trainable_variables)
-        self.run = tf.function(self._run)
-        self.boundary = tf.function(self._boundary)
+        self.run = tf.function(self._run, input_signature=[tf.TensorSpec([POINTS, 2], tf.float32),
+                                                           tf.TensorSpec([POINTS], tf.float32),
+                                                           tf.TensorSpec([], tf.int32)])
+        self.boundary = tf.function(self._boundary, input_signature=[tf.TensorSpec([len(GRID) ** 2, 2], tf.float32)])
+        compiled.trace_once(self.run)
+        compiled.trace_once(self.boundary)
 
     def reset(self, config: NetworkConfig, settings: Mapping[str, float]) -> None:
         self.model.set_weights(initial_weights(config.hidden, config.seed))
@@ -166,7 +176,7 @@ class _NetworkTrainer:
         return tf.sigmoid(self.model(grid_points)[:, 0])
 
 
-_POOL: TrainerPool[_NetworkTrainer] = TrainerPool(_NetworkTrainer)
+_POOL: TrainerPool[_NetworkTrainer] = TrainerPool(_NetworkTrainer, max_idle=MAX_IDLE_NETWORKS)
 _GRID_POINTS = np.stack(np.meshgrid(GRID, GRID), axis=-1).reshape(-1, 2).astype(np.float32)
 
 

@@ -1,9 +1,10 @@
 """Training through a surrogate gradient: the notebook's problem, loss = l2_loss(step(x) − target)
 for one scalar ``tf.Variable``, with any optimizer from a registry of Keras 3 optimizers.
 
-Speed: the loop is one ``tf.function`` per structure (forward step, surrogate, optimizer and
-the few settings Keras branches on in Python). Everything else, x0, target, scale, learning
-rate, betas, rho, weight decay, is fed through variables, so new values need no new trace.
+Speed: the loop is one ``tf.function`` per structure (forward step, surrogate, optimizer).
+Everything else, x0, target, scale and every optimizer setting, is fed through variables, so
+new values need no new trace; a trace's memory is given back when its trainer is dropped
+(gradlib.compiled).
 
 Isolation: compiled trainers are kept in a process-wide pool and lent to one caller at a time.
 Every run first resets all of the trainer's variables (x, the optimizer's slots and its
@@ -21,24 +22,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gradlib.core import require_choice, require_finite, require_in_range, require_int_in_range
+from gradlib import compiled
+from gradlib.core import require_choice, require_finite, require_int_in_range
+from gradlib.settings import GridSetting, Setting, one_two_five
 from gradlib.surrogates import STEPS, SURROGATES, surrogate_step
 
 MAX_STEPS = 5000
-MAX_IDLE_TRAINERS = 32  # compiled trainers kept for reuse; each holds one small graph
+MAX_IDLE_TRAINERS = 32  # compiled trainers kept for reuse; each holds one small graph (~0.5 MB)
 MAX_PLAY_FRAMES = 150  # a playback redraws at most this many frames, however long the run
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str  # the Keras constructor argument
-    label: str
-    default: float
-    low: float
-    high: float
-    # Keras 3 tests some settings in Python (e.g. `if self.momentum != 0`); those are baked into
-    # the compiled loop, so a new value costs one trace the first time it is seen.
-    traced: bool = True
 
 
 @dataclass(frozen=True)
@@ -46,17 +37,17 @@ class OptimizerSpec:
     id: str
     name: str
     keras_class: Callable[..., keras.optimizers.Optimizer]
-    settings: tuple[Setting, ...]
+    settings: tuple[Setting | GridSetting, ...]  # the learning rate first
     reference: str
     fixed: Mapping[str, object] = field(default_factory=dict)
 
 
-LEARNING_RATE = Setting("learning_rate", "learning rate", 0.1, 1e-4, 10.0)
-# Learning rates matter by order of magnitude: 1-2-5 steps per decade across the range above.
-LEARNING_RATE_GRID = [m * 10.0 ** e for e in range(-4, 1) for m in (1, 2, 5)] + [10.0]
-BETA_1 = Setting("beta_1", "β₁ (first-moment decay)", 0.9, 0.0, 0.999)
-BETA_2 = Setting("beta_2", "β₂ (second-moment decay)", 0.999, 0.0, 0.9999)
-MOMENTUM = Setting("momentum", "momentum", 0.9, 0.05, 0.99, traced=False)
+# Learning rates matter by order of magnitude: 1-2-5 steps per decade from 1e-4 to 10.
+LEARNING_RATE = GridSetting("learning_rate", "Learning rate", 0.1, one_two_five(-4, 1))
+BETA_1 = Setting("beta_1", "β₁ (first-moment decay)", 0.9, 0.0, 0.999, 0.001)
+BETA_2 = Setting("beta_2", "β₂ (second-moment decay)", 0.999, 0.0, 0.9999, 0.0001)
+# Its range excludes 0 on purpose: Keras tests `momentum != 0` in Python (see TunableOptimizer).
+MOMENTUM = Setting("momentum", "momentum", 0.9, 0.05, 0.99, 0.001)
 
 OPTIMIZERS: dict[str, OptimizerSpec] = {
     spec.id: spec
@@ -70,10 +61,10 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
         OptimizerSpec("adam", "Adam", keras.optimizers.Adam, (LEARNING_RATE, BETA_1, BETA_2),
                       "Kingma & Ba 2014, arXiv:1412.6980"),
         OptimizerSpec("adamw", "AdamW", keras.optimizers.AdamW,
-                      (LEARNING_RATE, Setting("weight_decay", "weight decay", 0.004, 0.0, 0.5), BETA_1, BETA_2),
+                      (LEARNING_RATE, Setting("weight_decay", "weight decay", 0.004, 0.0, 0.5, 0.001), BETA_1, BETA_2),
                       "Loshchilov & Hutter 2017, arXiv:1711.05101"),
         OptimizerSpec("rmsprop", "RMSprop", keras.optimizers.RMSprop,
-                      (LEARNING_RATE, Setting("rho", "ρ (squared-gradient decay)", 0.9, 0.0, 0.999)),
+                      (LEARNING_RATE, Setting("rho", "ρ (squared-gradient decay)", 0.9, 0.0, 0.999, 0.001)),
                       "Hinton, Coursera lecture 6e, 2012"),
         OptimizerSpec("adagrad", "Adagrad", keras.optimizers.Adagrad, (LEARNING_RATE,),
                       "Duchi, Hazan & Singer 2011, JMLR 12"),
@@ -82,10 +73,15 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
         OptimizerSpec("nadam", "Nadam", keras.optimizers.Nadam, (LEARNING_RATE, BETA_1, BETA_2),
                       "Dozat 2016, ICLR workshop"),
         OptimizerSpec("lion", "Lion", keras.optimizers.Lion,
-                      (LEARNING_RATE, BETA_1, Setting("beta_2", "β₂", 0.99, 0.0, 0.9999)),
+                      (LEARNING_RATE, BETA_1, Setting("beta_2", "β₂ (second-moment decay)", 0.99, 0.0, 0.9999, 0.0001)),
                       "Chen et al. 2023, arXiv:2302.06675"),
     ]
 }
+
+
+X0 = Setting("x0", "Starting x0", -1.0, -3.0, 3.0, 0.05)
+TARGET = Setting("target", "Target for sign(x)", 1.0, -2.0, 2.0, 0.1)
+TRAINING_STEPS = Setting("steps", "Steps", 100, 1, MAX_STEPS, 1)
 
 
 @dataclass(frozen=True)
@@ -97,9 +93,9 @@ class TrainingConfig:
     scale: float | None = None  # None: the surrogate's default
     optimizer: str = "adam"
     settings: Mapping[str, float] = field(default_factory=dict)  # unset ones take their defaults
-    x0: float = -1.0
-    target: float = 1.0
-    steps: int = 100
+    x0: float = X0.default
+    target: float = TARGET.default
+    steps: int = TRAINING_STEPS.default
 
     def resolved_settings(self) -> dict[str, float]:
         """Every setting of the optimizer, checked, with defaults filled in."""
@@ -108,8 +104,7 @@ class TrainingConfig:
         if unknown:
             raise ValueError(f"{spec.name} has no setting {', '.join(sorted(unknown))}; "
                              f"it takes: {', '.join(s.name for s in spec.settings)}")
-        return {s.name: require_in_range(self.settings.get(s.name, s.default), s.low, s.high, s.name)
-                for s in spec.settings}
+        return {s.name: s.check(self.settings.get(s.name, s.default)) for s in spec.settings}
 
     def validate(self) -> None:
         require_choice(STEPS, self.forward, "forward step")
@@ -117,7 +112,7 @@ class TrainingConfig:
         self.resolved_settings()
         require_finite(self.x0, "x0")
         require_finite(self.target, "target")
-        require_int_in_range(self.steps, 1, MAX_STEPS, "steps")
+        TRAINING_STEPS.check(self.steps)
 
 
 @dataclass(frozen=True)
@@ -146,8 +141,23 @@ _traces = 0  # how many times a training loop was traced in this process
 
 def trace_count() -> int:
     """Traces of the compiled training loop so far; each costs ~0.2 s, so this should only grow
-    when a new structure (forward, surrogate, optimizer, untraced settings) is first used."""
+    when a new structure (forward, surrogate, optimizer) is first used."""
     return _traces
+
+
+class _NonzeroKnob:
+    """A setting Keras tests in Python, as SGD does with ``if self.momentum != 0``, but reads as a
+    tensor in its update: the test gets True (the setting's range excludes 0), the update reads
+    the variable, so a new value needs no new trace."""
+
+    def __init__(self, variable: tf.Variable):
+        self.variable = variable
+
+    def __ne__(self, other: object) -> bool:
+        return True
+
+    def __tf_tensor__(self, dtype: tf.DType | None = None, name: str | None = None) -> tf.Tensor:
+        return tf.convert_to_tensor(self.variable.value(), dtype=dtype, name=name)
 
 
 class TunableOptimizer:
@@ -158,12 +168,15 @@ class TunableOptimizer:
 
     def __init__(self, optimizer: str, baked: tuple[tuple[str, float], ...], variables: list[tf.Variable]):
         spec = OPTIMIZERS[optimizer]
-        self.keras = spec.keras_class(**spec.fixed, **dict(baked))
+        # Settings whose range excludes 0 are built nonzero, so Keras makes their slots (momentum).
+        built_with = {s.name: s.default for s in spec.settings if s.name != "learning_rate" and s.low > 0}
+        self.keras = spec.keras_class(**spec.fixed, **{**built_with, **dict(baked)})
         self.keras.build(variables)
         self._knobs = {s.name: tf.Variable(s.default, name=s.name) for s in spec.settings
                        if s.name not in dict(baked) and s.name != "learning_rate"}
         for name, knob in self._knobs.items():
-            setattr(self.keras, name, knob)  # Keras reads these as values in its update ops
+            # Keras reads these as values in its update ops.
+            setattr(self.keras, name, _NonzeroKnob(knob) if name in built_with else knob)
         self._initial_state = [v.numpy() for v in self.keras.variables]
 
     def reset(self, settings: Mapping[str, float]) -> None:
@@ -173,11 +186,6 @@ class TunableOptimizer:
         self.keras.learning_rate = settings["learning_rate"]
         for name, knob in self._knobs.items():
             knob.assign(settings[name])
-
-
-def untraced_settings(optimizer: str, settings: Mapping[str, float]) -> tuple[tuple[str, float], ...]:
-    """The settings Keras branches on in Python: part of a compiled loop's identity."""
-    return tuple((s.name, settings[s.name]) for s in OPTIMIZERS[optimizer].settings if not s.traced)
 
 
 T = TypeVar("T")
@@ -190,7 +198,9 @@ class TrainerPool(Generic[T]):
     At most ``per_key`` trainers are built for one key: a class that all trains at once waits a
     few milliseconds for a free trainer instead of paying ~0.3 s for a new trace each (that was
     14% of the server's CPU under a 30-visitor load). Two fit the two cores, since TF releases
-    the GIL while it runs."""
+    the GIL while it runs. Memory is bounded too: at most ``max_idle`` idle trainers, and one
+    that is dropped gives its memory back (its trace left nothing in TensorFlow's registries,
+    and its kernels are cleared from the cache, see gradlib.compiled)."""
 
     WAIT_LIMIT = 10.0  # seconds
 
@@ -223,9 +233,11 @@ class TrainerPool(Generic[T]):
                 self._built[key] -= 1
             else:
                 self._idle.append((key, trainer))
-                for evicted, _ in self._idle[:-self._max_idle]:
-                    self._built[evicted] -= 1
+                evicted = self._idle[:-self._max_idle]
+                for evicted_key, _ in evicted:
+                    self._built[evicted_key] -= 1
                 del self._idle[:-self._max_idle]
+                compiled.dropped(len(evicted))
             self._changed.notify_all()
 
     @contextmanager
@@ -248,16 +260,17 @@ def count_trace() -> None:
 class _Trainer:
     """One compiled loop with its own variable, scale, target and optimizer."""
 
-    def __init__(self, forward: str, surrogate: str, optimizer: str, untraced: tuple[tuple[str, float], ...]):
+    def __init__(self, forward: str, surrogate: str, optimizer: str):
         self.x = tf.Variable(0.0, name="x")
         self.target = tf.Variable(0.0, name="target")
         self.scale = tf.Variable(1.0, name="scale")
-        self.optimizer = TunableOptimizer(optimizer, untraced, [self.x])
+        self.optimizer = TunableOptimizer(optimizer, (), [self.x])
         # The optimizer's slots for x, e.g. Adam's "momentum" (m) and "velocity" (v).
         self.state = {v.name.removeprefix("x_0_"): v for v in self.optimizer.keras.variables
                       if v.name.startswith("x_0_")}
         self.step_fn = surrogate_step(forward, surrogate, self.scale)
-        self.run = tf.function(self._run)
+        self.run = tf.function(self._run, input_signature=[tf.TensorSpec([], tf.int32)])
+        compiled.trace_once(self.run)
 
     def reset(self, config: TrainingConfig, settings: Mapping[str, float]) -> None:
         self.x.assign(config.x0)
@@ -320,7 +333,7 @@ def train_in_chunks(config: TrainingConfig, chunk_steps: int = 100) -> Iterator[
     recorded value is inf or NaN, keeping the history before it, and says so in ``stopped``."""
     config.validate()
     settings = config.resolved_settings()
-    key = (config.forward, config.surrogate, config.optimizer, untraced_settings(config.optimizer, settings))
+    key = (config.forward, config.surrogate, config.optimizer)
     with _POOL.borrow(key) as trainer:
         trainer.reset(config, settings)
         for columns, stopped in run_in_chunks(lambda count: trainer.run(tf.constant(count)), config.steps,

@@ -1,13 +1,15 @@
 """Every cap on the work one visitor can ask for, and gradlib's contracts with callers."""
 
 import re
+from dataclasses import replace
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import gradlib
-from apptest_helpers import ROOT, open_page, warnings
+from apptest_helpers import ROOT, open_page, warnings, widget
 from gradlib.core import elementwise_custom_gradient
 from gradlib.training import MAX_IDLE_TRAINERS, MAX_PLAY_FRAMES, playback_steps
 
@@ -43,20 +45,77 @@ def test_play_frames_cap():
 
 
 def test_idle_trainer_pool_is_bounded():
-    for momentum in np.linspace(0.05, 0.95, MAX_IDLE_TRAINERS + 5):
-        gradlib.train(gradlib.TrainingConfig(optimizer="momentum", settings={"momentum": float(momentum)}, steps=1))
+    structures = [(s, o) for s in sorted(gradlib.SURROGATES) for o in sorted(gradlib.OPTIMIZERS)]
+    for surrogate, optimizer in structures[:MAX_IDLE_TRAINERS + 5]:
+        gradlib.train(gradlib.TrainingConfig(surrogate=surrogate, optimizer=optimizer, steps=1))
     assert len(gradlib.training._POOL) <= MAX_IDLE_TRAINERS
+
+
+def test_a_new_momentum_needs_no_new_trace():
+    config = gradlib.TrainingConfig(optimizer="momentum", steps=30)
+    gradlib.train(config)
+    before = gradlib.training.trace_count()
+    runs = [gradlib.train(replace(config, settings={"momentum": m})) for m in (0.05, 0.5, 0.99)]
+    assert gradlib.training.trace_count() == before
+    # Each run used its own momentum: Keras's own SGD, built with that momentum, gives the same x.
+    for momentum, run in zip((0.05, 0.5, 0.99), runs):
+        x = tf.Variable(config.x0)
+        optimizer = keras.optimizers.SGD(config.settings.get("learning_rate", 0.1), momentum=momentum)
+        for _ in range(config.steps):
+            with tf.GradientTape() as tape:
+                loss = tf.nn.l2_loss(gradlib.differentiable_sign(x) - config.target)
+            optimizer.apply_gradients([(tape.gradient(loss, x), x)])
+        assert run.x[-1] == pytest.approx(float(x.numpy()), abs=1e-6)
+
+
+def test_a_compiled_trainer_leaves_nothing_in_the_gradient_registry():
+    # gradlib.compiled removes what tf.custom_gradient registered while tracing (it would pin the
+    # graph for the life of the process). This also guards the private TF registry it relies on.
+    from tensorflow.python.framework import ops
+
+    registry = ops._gradient_registry._registry
+    before = set(registry)
+    config = gradlib.TrainingConfig(surrogate="atan", optimizer="nadam", steps=20)
+    history = gradlib.train(config)
+    assert set(registry) == before
+    assert np.all(history.grad[:3] != 0)  # the trace did use the custom gradient
+
+    @tf.function
+    def traced(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = gradlib.surrogate_step("sign", "atan")(x)
+        return tape.gradient(y, x)
+
+    traced(tf.constant(0.5))
+    assert len(set(registry) - before) == 1  # what an ordinary trace leaves, and gradlib.compiled removes
+
+
+def test_the_training_cache_bound_holds_the_largest_history():
+    import pickle
+
+    largest = gradlib.train(gradlib.TrainingConfig(optimizer="adamw", steps=gradlib.MAX_STEPS))
+    assert len(pickle.dumps(largest)) <= 8 * 8 * gradlib.MAX_STEPS  # the bound pages/4_Training.py declares
 
 
 # ---- caps, in the widgets (a hand-edited link cannot pass them) ------------------------------
 
 def test_link_caps_on_the_pages():
-    assert "`depth=13`" in warnings(open_page("chain", depth="13"))[0]
-    assert "`steps=5001`" in warnings(open_page("training", steps="5001"))[0]
+    assert "value for `depth`" in warnings(open_page("chain", depth="13"))[0]
+    assert "value for `steps`" in warnings(open_page("training", steps="5001"))[0]
     app = open_page("training", compare="optimizers", compare_optimizers=sorted(gradlib.OPTIMIZERS))
-    assert len(app.multiselect(key="compare_optimizers").value) == 5  # plus the main run: 6 at most
+    assert "value for `compare_optimizers`" in warnings(app)[0]  # 5 at most, plus the main run
+    assert widget(app, "multiselect", "compare_optimizers").value == ["sgd", "momentum"]
     app = open_page("surrogates", surrogates=sorted(gradlib.SURROGATES))
-    assert len(app.dataframe[0].value) == 6
+    assert "value for `surrogates`" in warnings(app)[0] and len(app.dataframe[0].value) == 1
+
+
+def test_off_grid_link_values_are_refused_and_sent_values_snapped():
+    # Each distinct value is a distinct cache entry: only the slider's grid may reach the engine.
+    app = open_page("training", optimizer="momentum", momentum="0.3141592653589793")
+    assert "value for `momentum`" in warnings(app)[0] and "steps of 0.001" in warnings(app)[0]
+    widget(app, "slider", "momentum/momentum").set_value(0.0500001).run()
+    assert "momentum=0.05" in app.code[-1].value  # what the page ran (its code panel)
 
 
 # ---- gradlib's contracts ---------------------------------------------------------------------

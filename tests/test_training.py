@@ -21,12 +21,12 @@ def test_registry_has_the_required_optimizers():
     assert REQUIRED_OPTIMIZERS <= set(OPTIMIZERS)
 
 
-def test_learning_rate_grid_spans_the_setting_and_prints_plainly():
-    from gradlib.training import LEARNING_RATE, LEARNING_RATE_GRID
+def test_learning_rate_grid_is_1_2_5_per_decade_and_prints_plainly():
+    from gradlib.training import LEARNING_RATE
 
-    assert LEARNING_RATE_GRID[0] == LEARNING_RATE.low and LEARNING_RATE_GRID[-1] == LEARNING_RATE.high
-    assert LEARNING_RATE.default in LEARNING_RATE_GRID
-    assert "0.0002" in map(str, LEARNING_RATE_GRID)  # links name values as Python prints them
+    assert LEARNING_RATE.options[:4] == (1e-4, 2e-4, 5e-4, 1e-3) and LEARNING_RATE.options[-1] == 10.0
+    assert LEARNING_RATE.default in LEARNING_RATE.options
+    assert "0.0002" in map(str, LEARNING_RATE.options)  # links name values as Python prints them
 
 
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
@@ -85,7 +85,7 @@ def test_traced_settings_take_effect():
     assert fast.state["momentum"][0] == pytest.approx(0.1 * fast.grad[0], rel=1e-6)
 
 
-def test_untraced_momentum_takes_effect():
+def test_momentum_takes_effect():
     low = train(TrainingConfig(optimizer="momentum", settings={"momentum": 0.1}, steps=3))
     high = train(TrainingConfig(optimizer="momentum", settings={"momentum": 0.9}, steps=3))
     assert low.x[2] != high.x[2]
