@@ -182,7 +182,7 @@ def training_x0(visitor: int) -> float:
     return round(-3.0 + 0.05 * ((visitor * 13 + 5) % 121), 2)
 
 
-SOLO_XS, SOLO_X0S = [1.234, -0.777, 0.555, 2.345], [-2.222, 1.111, 0.333]  # off the visitors' grid
+SOLO_XS, SOLO_X0S = [1.25, -0.8, 0.55, 2.35], [-2.2, 1.1, 0.35]  # on the sliders' 0.05 grid
 
 
 @dataclass
@@ -241,11 +241,11 @@ async def visitor(port: int, index: int, expected: Expected) -> Tally:
         await client.open()
         tally.add(await client.rerun(CHAIN), tally.opens, f"visitor {index} chain", DYDX, expected.dydx[2.0])
         for x in chain_xs(index):
-            run = await client.rerun(CHAIN, widgets=[slider(client.widget("x"), x)])
+            run = await client.rerun(CHAIN, widgets=[slider(client.widget("chain_x"), x)])
             tally.add(run, tally.changes, f"visitor {index} x={x}", DYDX, expected.dydx[x])
         tally.add(await client.rerun(TRAINING), tally.opens, f"visitor {index} training")
         x0 = training_x0(index)
-        run = await client.rerun(TRAINING, widgets=[slider(client.widget("x0"), x0)])
+        run = await client.rerun(TRAINING, widgets=[slider(client.widget("training_x0"), x0)])
         tally.add(run, tally.changes, f"visitor {index} x0={x0}", FINAL_X, expected.final_x[x0])
     except Exception as error:  # a timeout or a protocol surprise counts as an error, not a crash
         tally.errors.append(f"visitor {index}: {type(error).__name__}: {error}")
@@ -293,7 +293,7 @@ async def solo(port: int, pid: int) -> tuple[Tally, float, Play, float]:
     measured: list[float] = []
     try:
         await client.open()
-        for page, key, values in ((CHAIN, "x", SOLO_XS), (TRAINING, "x0", SOLO_X0S)):
+        for page, key, values in ((CHAIN, "chain_x", SOLO_XS), (TRAINING, "training_x0", SOLO_X0S)):
             tally.add(await client.rerun(page), tally.opens, f"warm-up {page}")
             for index, value in enumerate(values):
                 await asyncio.sleep(SOLO_PAUSE)

@@ -36,15 +36,15 @@ config.set_option("runner.magicEnabled", False)
 XS = [round(v, 2) for v in np.linspace(-2.9, 2.9, 19)]
 INTERACTIONS = [
     ("dashboard.py", None, None, None),
-    ("pages/1_Chain_rule.py", "slider", "x", XS),
-    ("pages/1_Chain_rule.py", "slider", "depth", list(range(1, 13))),
-    ("pages/2_Multiple_variables.py", "slider", "x", XS),
-    ("pages/3_Surrogate_gradients.py", "slider", "x", XS),
-    ("pages/3_Surrogate_gradients.py", "slider", "scale", [round(v, 1) for v in np.linspace(0.2, 9.8, 19)]),
-    ("pages/4_Training.py", "slider", "x0", XS),
-    ("pages/4_Training.py", "slider", "beta_1", [round(v, 3) for v in np.linspace(0.5, 0.95, 19)]),
-    ("pages/5_Binarized_network.py", "slider", "seed", list(range(1, 20))),
-    ("pages/6_Gradient_fixes.py", "slider", "x", [round(v, 1) for v in np.linspace(-15, 115, 19)]),
+    ("pages/1_Chain_rule.py", "slider", "chain_x", XS),
+    ("pages/1_Chain_rule.py", "slider", "chain_depth", list(range(1, 13))),
+    ("pages/2_Multiple_variables.py", "slider", "multivar_x", XS),
+    ("pages/3_Surrogate_gradients.py", "slider", "surrogates_x", XS),
+    ("pages/3_Surrogate_gradients.py", "slider", "surrogates_scale", [round(v, 1) for v in np.linspace(0.2, 9.8, 19)]),
+    ("pages/4_Training.py", "slider", "training_x0", XS),
+    ("pages/4_Training.py", "slider", "training_adam_beta_1", [round(v, 3) for v in np.linspace(0.5, 0.95, 19)]),
+    ("pages/5_Binarized_network.py", "slider", "network_seed", list(range(1, 20))),
+    ("pages/6_Gradient_fixes.py", "slider", "fixes_log1pexp_x", [round(v, 1) for v in np.linspace(-15, 115, 19)]),
 ]
 
 
@@ -68,10 +68,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
-    print(f"{'page':34} {'control':10} CPU ms per interaction (median of {args.repeats} new values)")
+    print(f"{'page':34} {'control':22} CPU ms per interaction (median of {args.repeats} new values)")
     for page, kind, key, values in INTERACTIONS:
         median = cost(page, kind, key, values, args.repeats)
-        print(f"{page:34} {key or 'rerun':10} {median * 1e3:8.1f}")
+        print(f"{page:34} {key or 'rerun':22} {median * 1e3:8.1f}")
 
 
 if __name__ == "__main__":

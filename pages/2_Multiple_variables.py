@@ -4,17 +4,17 @@ import numpy as np
 import streamlit as st
 
 import gradlib
-from gradlib import BIVARIATE
+from gradlib import BIVARIATE, POINT_X, POINT_Y
 from ui import figures, snippets
 from ui.widgets import Controls, chart, code_panel, page_header, what_to_try
 
 page_header("Multiple variables", "🔀", "A function of two inputs returns one gradient per input from its "
             "backward function. A variable that never reaches the output gets None, or 0 if you ask for zeros.")
 
-controls = Controls()
+controls = Controls("multivar")
 fn = controls.choice("fn", "Function z = f(x, y)", list(BIVARIATE), "multiply")
-x = controls.number("x", "x", -3.0, 3.0, 2.0, 0.05)
-y = controls.number("y", "y", -3.0, 3.0, 3.0, 0.05)
+x = controls.number("x", POINT_X)
+y = controls.number("y", POINT_Y)
 zeros = controls.toggle("zeros", "unconnected_gradients=ZERO",
                         help="tape.gradient(..., unconnected_gradients=tf.UnconnectedGradients.ZERO)")
 

@@ -6,8 +6,7 @@ import streamlit as st
 import tensorflow as tf
 
 import gradlib
-from gradlib import STEPS, SURROGATES
-from gradlib.surrogates import MULTIPLIER_RANGE
+from gradlib import MULTIPLIER, STEPS, SURROGATE_X, SURROGATES
 from ui import figures, snippets
 from ui.widgets import Controls, chart, code_panel, page_header, what_to_try
 
@@ -17,13 +16,13 @@ page_header("Surrogate gradients", "🪜", "sign(x) has derivative 0 almost ever
             "learns. A custom gradient keeps the step in the forward pass and uses a smooth surrogate in the "
             "backward pass.")
 
-controls = Controls()
+controls = Controls("surrogates")
 forward = controls.choice("forward", "Forward step", list(STEPS), "sign", horizontal=True)
 chosen = controls.choices("surrogates", "Surrogates", list(SURROGATES), ["sigmoid"],
                           max_selections=MAX_SHOWN, help=f"up to {MAX_SHOWN} at once")
-multiplier = controls.number("scale", "Scale (× each surrogate's published default)", *MULTIPLIER_RANGE, 1.0, 0.1,
+multiplier = controls.number("scale", MULTIPLIER, label="Scale (× each surrogate's published default)",
                              help="1 = the default from each paper; sigmoid's default k = 1 is the notebook's")
-x = controls.number("x", "x", -3.0, 3.0, 3.0, 0.05)
+x = controls.number("x", SURROGATE_X)
 
 step = STEPS[forward]
 st.latex(step.latex)
@@ -57,10 +56,13 @@ def curves(forward: str, surrogate: str, parameter: float | None) -> tuple[np.nd
 
 
 @st.cache_data(max_entries=512)
-def profiled(surrogate: str, parameter: float | None) -> gradlib.surrogates.SurrogateProfile:
+def profiled(surrogate: str, parameter: float | None) -> gradlib.SurrogateProfile:
     return gradlib.surrogate_profile(surrogate, parameter)
 
 
+# A step has derivative 0 everywhere but at its jump, where it has none: what a surrogate stands in for.
+exact = gradlib.step_derivative(forward, x)
+true_derivative = f"none: x = 0 is the jump ({step.jump:g})" if exact is None else f"{exact:g}"
 rows, plotted, parameters = [], {}, []
 for surrogate in chosen:
     entry = SURROGATES[surrogate]
@@ -71,7 +73,7 @@ for surrogate in chosen:
     step_values, primitive, derivative = curves(forward, surrogate, parameter)
     label = surrogate if parameter is None else f"{surrogate} ({entry.scale.symbol}={parameter:g})"
     plotted[label] = (primitive, derivative)
-    rows.append({"surrogate": label, f"{forward}(x)": value, "true derivative": 0.0,
+    rows.append({"surrogate": label, f"{forward}(x)": value, "true derivative": true_derivative,
                  "surrogate gradient (tape)": gradient, "peak of g": profile.peak, "area under g": profile.area})
 
 st.subheader(f"At x = {x:g}")
@@ -94,7 +96,8 @@ for surrogate, parameter in parameters:
         st.markdown(f"**Reference:** {entry.reference}  \n**Parameter:** {scale_note}")
 
 what_to_try(
-    "The notebook: sign with the sigmoid surrogate at scale 1 and x = 3 gives y = 1 and dy/dx = 0.0451766551.",
+    "The notebook: sign with the sigmoid surrogate at scale 1 and x = 3 gives y = 1 and dy/dx = 0.04517666 "
+    "(float32 holds about 7 digits; the notebook prints 0.0451766551).",
     "Add ste, clipped_ste and zero: zero is the true derivative of the step, and nothing would learn through it.",
     "Raise the scale: the sigmoid surrogate gets taller and narrower, but its area stays 1.",
     "fast_sigmoid's default (k = 25, from snnTorch) has area 0.08: it shrinks every gradient it passes.",

@@ -6,11 +6,10 @@ import pandas as pd
 import streamlit as st
 
 import gradlib
-from gradlib import MAX_STEPS, OPTIMIZERS, SURROGATES, TrainingConfig, TrainingHistory
-from gradlib.training import LEARNING_RATE_GRID
-from gradlib.surrogates import MULTIPLIER_RANGE
+from gradlib import (LEARNING_RATE, MULTIPLIER, OPTIMIZERS, SURROGATES, TARGET, TRAINING_STEPS, X0, TrainingConfig,
+                     TrainingHistory)
 from ui import figures, snippets
-from ui.widgets import Controls, chart, code_panel, page_header, play_button, playback, what_to_try
+from ui.widgets import Controls, cache_in_memory, chart, code_panel, page_header, play_button, playback, what_to_try
 
 MAX_COMPARED = 6  # runs overlaid in compare mode, the main run included
 FRAMES_PER_SECOND = 15  # play mode: at most MAX_PLAY_FRAMES frames, so at most 10 s
@@ -18,20 +17,20 @@ FRAMES_PER_SECOND = 15  # play mode: at most MAX_PLAY_FRAMES frames, so at most 
 page_header("Training", "🏋️", "Train x so that sign(x) hits a target. Without a custom gradient the loss has "
             "derivative 0 and x never moves; with a surrogate it learns. Every change retrains at once.")
 
-controls = Controls()
+controls = Controls("training")
 optimizer = controls.choice("optimizer", "Optimizer", list(OPTIMIZERS), "adam")
 spec = OPTIMIZERS[optimizer]
-learning_rate = controls.grid("lr", "Learning rate", LEARNING_RATE_GRID, 0.1)
+# The learning rate is every optimizer's, with one default, so it is kept across a switch; the
+# other settings are each optimizer's own (Lion's β₂ default is not Adam's).
+learning_rate = controls.grid("lr", LEARNING_RATE)
 settings = {"learning_rate": learning_rate}
-for setting in spec.settings[1:]:  # the learning rate comes first in every optimizer
-    settings[setting.name] = controls.number(setting.name, setting.label, setting.low, setting.high,
-                                             setting.default, 0.0001 if setting.high > 0.99 else 0.001,
-                                             fmt="%.4f")
+for setting in spec.settings[1:]:
+    settings[setting.name] = controls.number(setting.name, setting, owner=optimizer)
 surrogate = controls.choice("surrogate", "Surrogate gradient", list(SURROGATES), "sigmoid")
-multiplier = controls.number("scale", "Scale (× the surrogate's published default)", *MULTIPLIER_RANGE, 1.0, 0.1)
-x0 = controls.number("x0", "Starting x0", -3.0, 3.0, -1.0, 0.05)
-target = controls.number("target", "Target for sign(x)", -2.0, 2.0, 1.0, 0.1)
-steps = controls.integer("steps", "Steps", 1, MAX_STEPS, 100)
+multiplier = controls.number("scale", MULTIPLIER)
+x0 = controls.number("x0", X0)
+target = controls.number("target", TARGET)
+steps = controls.number("steps", TRAINING_STEPS)
 
 entry = SURROGATES[surrogate]
 if entry.scale is None:
@@ -48,11 +47,17 @@ def config_for(surrogate: str = surrogate, optimizer: str = optimizer) -> Traini
                           settings=own, x0=x0, target=target, steps=steps)
 
 
-@st.cache_data(max_entries=512)
+# A history is at most 8 float64 columns of MAX_STEPS (tests/test_limits.py measures one).
+@cache_in_memory(largest_entry_bytes=8 * 8 * TRAINING_STEPS.high)
 def trained(config: TrainingConfig) -> TrainingHistory:
     """One training run. Cached by value and returned as a copy to each caller: a classroom on
     the default settings trains once, and no visitor can alter another's history."""
     return gradlib.train(config)
+
+
+def others_than(chosen: str, candidates: list[str]) -> list[str]:
+    """The first two candidates that are not the run being compared against."""
+    return [c for c in candidates if c != chosen][:2]
 
 
 history = trained(config_for())
@@ -60,12 +65,14 @@ mode = controls.choice("compare", "Compare this run with other", ["none", "surro
                        horizontal=True, where=st)
 runs = {f"{surrogate} · {spec.name}": history}
 if mode == "surrogates":
-    others = controls.choices("compare_surrogates", "Surrogates to compare", list(SURROGATES), ["ste", "zero"],
-                              max_selections=MAX_COMPARED - 1, where=st)
+    others = controls.choices("compare_surrogates", "Surrogates to compare", list(SURROGATES),
+                              others_than(surrogate, ["ste", "zero", "sigmoid"]), max_selections=MAX_COMPARED - 1,
+                              where=st)
     runs.update({f"{s} · {spec.name}": trained(config_for(surrogate=s)) for s in others if s != surrogate})
 elif mode == "optimizers":
-    others = controls.choices("compare_optimizers", "Optimizers to compare", list(OPTIMIZERS), ["sgd", "momentum"],
-                              max_selections=MAX_COMPARED - 1, where=st)
+    others = controls.choices("compare_optimizers", "Optimizers to compare", list(OPTIMIZERS),
+                              others_than(optimizer, ["sgd", "momentum", "adam"]), max_selections=MAX_COMPARED - 1,
+                              where=st)
     runs.update({f"{surrogate} · {OPTIMIZERS[o].name}": trained(config_for(optimizer=o))
                  for o in others if o != optimizer})
 
@@ -82,7 +89,7 @@ playing, stop_slot = play_button("Animate the run step by step")
 training_chart = st.empty()
 if playing:
     longest = max(len(h) for h in runs.values())
-    frame_ends = gradlib.training.playback_steps(max(longest, 1))
+    frame_ends = gradlib.playback_steps(max(longest, 1))
     with playback(stop_slot) as progress:
         for index, end in enumerate(frame_ends):
             started = time.perf_counter()
@@ -110,7 +117,8 @@ with right:
                        on_click="ignore")
 
 what_to_try(
-    "The defaults are the notebook's: Adam 0.1 from x0 = −1 with the sigmoid surrogate. After 10 steps x ≈ 0.0996.",
+    "The defaults are the notebook's: Adam 0.1 from x0 = −1 with the sigmoid surrogate. As in the notebook, the "
+    "table's row for step 10 (after 11 updates) shows x ≈ 0.0996.",
     "Compare surrogates with zero in the list: zero is the true derivative of sign, and x never moves.",
     "Compare optimizers: SGD stops as soon as sign(x) is right (the loss and gradient become 0); Adam and Lion "
     "keep going on their momentum.",

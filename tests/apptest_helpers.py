@@ -25,11 +25,19 @@ TIMEOUT = 60  # the first import of TensorFlow alone takes ~3 s here
 def open_page(page: str, **params: str | list[str]) -> AppTest:
     """Run a page as a visitor following a link with ``params`` would see it."""
     app = AppTest.from_file(str(ROOT / PAGES[page]), default_timeout=TIMEOUT)
+    app.page = page  # widget keys are "<page>_<name>": see widget()
     for key, value in params.items():
         app.query_params[key] = value
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     return app
+
+
+def widget(app: AppTest, kind: str, name: str):
+    """The page's control ``name`` (its URL parameter), e.g. widget(app, "slider", "x"); a setting
+    of one choice is "<owner>/<name>", e.g. widget(app, "slider", "adam/beta_1")."""
+    owner, _, name = name.rpartition("/")
+    return getattr(app, kind)(key="_".join(part for part in (app.page, owner, name) if part))
 
 
 def figures(app: AppTest) -> list[dict]:

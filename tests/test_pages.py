@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import gradlib
-from apptest_helpers import ROOT, figures, metrics, numbers, open_page, warnings
+from apptest_helpers import PAGES, ROOT, figures, metrics, numbers, open_page, warnings, widget
 
 
 def test_home_page_shows_without_tensorflow():
@@ -26,6 +26,54 @@ def test_home_page_links_every_page():
     assert not app.exception
     app.switch_page("pages/1_Chain_rule.py").run()
     assert not app.exception and metrics(app)["dy/dx (custom gradients)"] == "1024"
+
+
+# ---- Going from page to page ------------------------------------------------------------------
+
+# One change per page, through the controls people use; the training and network ones are the
+# paths that used to carry settings into other pages (and crash the network page).
+CHANGES = {
+    "chain": [("slider", "x", 1.0), ("slider", "depth", 5)],
+    "multivar": [("slider", "x", -1.0), ("toggle", "zeros", True)],
+    "surrogates": [("slider", "x", 0.5), ("slider", "scale", 2.0)],
+    "training": [("slider", "x0", 0.5), ("radio", "compare", "surrogates"), ("select_slider", "lr", 0.01)],
+    "network": [("toggle", "compare", True), ("select_slider", "lr", 0.1), ("slider", "steps", 100)],
+    "fixes": [("slider", "log1pexp/x", 2.0), ("radio", "example", "clip")],
+}
+
+
+def _view(app) -> tuple:
+    """What a page shows that depends on its settings: metrics, warnings and the code panel,
+    which is generated from every setting."""
+    return tuple(metrics(app).items()), tuple(warnings(app)), app.code[-1].value
+
+
+def _follow_sidebar_link(app, page: str) -> None:
+    # A sidebar link carries no query string (AppTest would keep the last page's; a browser does
+    # not: tests/test_browser.py checks that part).
+    app.query_params.clear()
+    app.switch_page(PAGES[page]).run()
+    app.page = page
+
+
+def test_each_page_opens_as_its_link_says_whatever_page_came_before():
+    from streamlit.testing.v1 import AppTest
+
+    fresh = {name: _view(open_page(name)) for name in CHANGES}
+    app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    app.run()
+    for before in CHANGES:
+        _follow_sidebar_link(app, before)
+        for kind, name, value in CHANGES[before]:
+            widget(app, kind, name).set_value(value).run()
+        assert not app.exception and _view(app) != fresh[before]
+        for after in CHANGES:
+            if after != before:
+                _follow_sidebar_link(app, after)
+                assert not app.exception, (before, after, [e.value for e in app.exception])
+                assert _view(app) == fresh[after], f"{after} opened after {before} is not its default view"
+        _follow_sidebar_link(app, before)
+        assert _view(app) == fresh[before]  # back by the sidebar: its own defaults again
 
 
 # ---- Chain rule ------------------------------------------------------------------------------
@@ -57,18 +105,18 @@ def test_chain_diagram_and_curves_carry_the_data():
 def test_chain_backward_steps_one_stage_at_a_time():
     app = open_page("chain")
     for shown in range(0, 4):
-        app.slider(key="reveal").set_value(shown).run()
+        app.slider(key="chain_reveal").set_value(shown).run()
         assert len(figures(app)[0]["data"][1]["x"]) == shown
-    app.slider(key="reveal").set_value(1).run()
+    app.slider(key="chain_reveal").set_value(1).run()
     assert "Stage 3 received upstream = 1" in app.info[0].value
 
 
 @pytest.mark.parametrize("fn", sorted(gradlib.ELEMENTARY))
 def test_chain_every_function(fn):
     app = open_page("chain")
-    app.selectbox(key="fn").set_value(fn).run()
-    app.slider(key="x").set_value(0.7).run()
-    app.slider(key="depth").set_value(4).run()
+    app.selectbox(key="chain_fn").set_value(fn).run()
+    app.slider(key="chain_x").set_value(0.7).run()
+    app.slider(key="chain_depth").set_value(4).run()
     expected = gradlib.trace_chain(fn, 0.7, 4).dydx
     assert float(metrics(app)["dy/dx (custom gradients)"]) == pytest.approx(expected, rel=1e-6)
 
@@ -76,14 +124,14 @@ def test_chain_every_function(fn):
 def test_chain_overflow_is_explained_and_float64_fixes_it():
     app = open_page("chain", depth="7")
     assert "Forward stage 7" in app.error[0].value and "float64" in app.error[0].value
-    app.radio(key="dtype").set_value("float64").run()
+    app.radio(key="chain_dtype").set_value("float64").run()
     assert not app.error
     assert float(metrics(app)["dy/dx (custom gradients)"]) == pytest.approx(128 * 2.0 ** 127)
 
 
 def test_chain_log_scale_plots_magnitudes():
     app = open_page("chain", x="-1.5")
-    app.toggle(key="log").set_value(True).run()
+    app.toggle(key="chain_log").set_value(True).run()
     curves = figures(app)[1]
     assert curves["layout"]["yaxis"]["type"] == "log"
     assert min(v for v in numbers(curves["data"][2]) if v is not None) >= 0
@@ -91,15 +139,15 @@ def test_chain_log_scale_plots_magnitudes():
 
 def test_chain_depth_shrinking_below_the_backward_step_keeps_working():
     app = open_page("chain", depth="8", reveal="6")
-    app.slider(key="depth").set_value(2).run()
-    assert not app.exception and app.slider(key="reveal").value == 2
+    app.slider(key="chain_depth").set_value(2).run()
+    assert not app.exception and app.slider(key="chain_reveal").value == 2
 
 
 def test_chain_link_sets_every_control():
     app = open_page("chain", fn="sin", x="1.5", depth="4", dtype="float64", log="true", reveal="2")
     assert not warnings(app)
-    assert (app.selectbox(key="fn").value, app.slider(key="x").value, app.slider(key="depth").value,
-            app.radio(key="dtype").value, app.toggle(key="log").value, app.slider(key="reveal").value) == \
+    assert (app.selectbox(key="chain_fn").value, app.slider(key="chain_x").value, app.slider(key="chain_depth").value,
+            app.radio(key="chain_dtype").value, app.toggle(key="chain_log").value, app.slider(key="chain_reveal").value) == \
         ("sin", 1.5, 4, "float64", True, 2)
     assert float(metrics(app)["dy/dx (custom gradients)"]) == pytest.approx(
         gradlib.trace_chain("sin", 1.5, 4, "float64").dydx, rel=1e-9)
@@ -114,7 +162,7 @@ def test_chain_link_sets_every_control():
 def test_chain_malformed_links_fall_back_with_a_note(params, key):
     app = open_page("chain", **params)
     notes = warnings(app)
-    assert len(notes) == 1 and f"`{key}=" in notes[0] and "not valid" in notes[0]
+    assert len(notes) == 1 and f"value for `{key}`" in notes[0] and "not valid" in notes[0]
     assert len(notes[0]) < 300
     assert metrics(app)["dy/dx (custom gradients)"] == "1024"  # every control at its default
 
@@ -128,7 +176,7 @@ def test_multivar_defaults_are_the_notebook():
 
 def test_multivar_zeros_toggle_turns_none_into_zero():
     app = open_page("multivar")
-    app.toggle(key="zeros").set_value(True).run()
+    app.toggle(key="multivar_zeros").set_value(True).run()
     assert metrics(app)["∂z/∂w"] == "0" and metrics(app)["tape.gradient(x, y)"] == "0"
 
 
@@ -152,8 +200,8 @@ def test_multivar_division_by_zero_is_explained():
 
 def test_multivar_sliders_move_the_point():
     app = open_page("multivar")
-    app.slider(key="x").set_value(-1.0).run()
-    app.slider(key="y").set_value(0.5).run()
+    app.slider(key="multivar_x").set_value(-1.0).run()
+    app.slider(key="multivar_y").set_value(0.5).run()
     assert metrics(app)["z"] == "-0.5"
     assert figures(app)[0]["data"][-1]["x"] == [-1.0]
 
@@ -163,7 +211,7 @@ def test_multivar_sliders_move_the_point():
 def test_surrogate_defaults_are_the_notebook():
     app = open_page("surrogates")
     row = app.dataframe[0].value.iloc[0]
-    assert row["sign(x)"] == 1.0 and row["true derivative"] == 0.0
+    assert row["sign(x)"] == 1.0 and row["true derivative"] == "0"
     assert row["surrogate gradient (tape)"] == pytest.approx(0.0451766551, rel=1e-6)
     assert row["area under g"] == pytest.approx(1.0)
 
@@ -174,7 +222,7 @@ def test_surrogate_overlay_and_scale():
     assert table["surrogate"].tolist() == ["sigmoid (k=1)", "atan (α=2)", "zero"]
     figure = figures(app)[0]
     assert len(figure["data"]) == 2 + 2 * 3  # step, true derivative, and a primitive and a derivative each
-    app.slider(key="scale").set_value(2.0).run()
+    app.slider(key="surrogates_scale").set_value(2.0).run()
     table = app.dataframe[0].value
     assert table["surrogate"].tolist()[:2] == ["sigmoid (k=2)", "atan (α=4)"]
     expected = 2 * (1 / (1 + np.exp(-1.0))) * (1 - 1 / (1 + np.exp(-1.0)))
@@ -183,8 +231,8 @@ def test_surrogate_overlay_and_scale():
 
 def test_surrogate_heaviside_forward():
     app = open_page("surrogates")
-    app.radio(key="forward").set_value("heaviside").run()
-    app.slider(key="x").set_value(-1.0).run()
+    app.radio(key="surrogates_forward").set_value("heaviside").run()
+    app.slider(key="surrogates_x").set_value(-1.0).run()
     assert app.dataframe[0].value["heaviside(x)"][0] == 0.0
     assert numbers(figures(app)[0]["data"][0])[0] == 0.0
 
@@ -198,12 +246,12 @@ def test_surrogate_every_id_through_the_link():
 
 def test_surrogate_unknown_ids_are_noted():
     app = open_page("surrogates", surrogates=["sigmoid", "relu"])
-    assert "`surrogates=sigmoid&relu`" in warnings(app)[0]
+    assert "value for `surrogates`" in warnings(app)[0] and app.code[0].value == "sigmoid&relu"
 
 
 def test_surrogate_empty_selection_asks_for_one():
     app = open_page("surrogates")
-    app.multiselect(key="surrogates").set_value([]).run()
+    app.multiselect(key="surrogates_surrogates").set_value([]).run()
     assert "Choose at least one surrogate" in app.info[0].value
 
 
@@ -234,28 +282,39 @@ def test_training_figures_carry_the_history():
 
 
 @pytest.mark.parametrize("key, value", [("x0", 0.5), ("target", -1.0), ("scale", 3.0), ("steps", 40),
-                                        ("beta_1", 0.5), ("beta_2", 0.9)])
+                                        ("adam/beta_1", 0.5), ("adam/beta_2", 0.9)])
 def test_training_each_control_changes_the_run(key, value):
     app = open_page("training")
     before = figures(app)[0]["data"][1]
-    app.slider(key=key).set_value(value).run()
+    widget(app, "slider", key).set_value(value).run()
     assert not app.exception
     assert numbers(figures(app)[0]["data"][1]) != numbers(before)
 
 
 def test_training_learning_rate_and_optimizer_settings():
     app = open_page("training")
-    app.select_slider(key="lr").set_value(0.01).run()
+    app.select_slider(key="training_lr").set_value(0.01).run()
     assert float(metrics(app)["final x"]) != pytest.approx(0.990333, abs=1e-3)
-    app.selectbox(key="optimizer").set_value("rmsprop").run()
-    assert app.slider(key="rho").value == 0.9
-    app.slider(key="rho").set_value(0.5).run()
+    app.selectbox(key="training_optimizer").set_value("rmsprop").run()
+    assert widget(app, "slider", "rmsprop/rho").value == 0.9
+    widget(app, "slider", "rmsprop/rho").set_value(0.5).run()
     expected = gradlib.train(gradlib.TrainingConfig(optimizer="rmsprop",
                                                     settings={"learning_rate": 0.01, "rho": 0.5}))
     assert float(metrics(app)["final x"]) == pytest.approx(expected.x[-1], rel=1e-5)
-    app.selectbox(key="optimizer").set_value("momentum").run()
-    app.slider(key="momentum").set_value(0.5).run()
+    app.selectbox(key="training_optimizer").set_value("momentum").run()
+    widget(app, "slider", "momentum/momentum").set_value(0.5).run()
     assert not app.exception
+
+
+def test_training_each_optimizer_keeps_its_own_settings():
+    app = open_page("training")
+    widget(app, "slider", "adam/beta_2").set_value(0.9).run()
+    app.selectbox(key="training_optimizer").set_value("lion").run()
+    assert widget(app, "slider", "lion/beta_2").value == 0.99  # Lion's own default, not Adam's
+    app = open_page("training", optimizer="lion", beta_2="0.95")  # a link sets the linked optimizer's
+    assert widget(app, "slider", "lion/beta_2").value == 0.95
+    app.selectbox(key="training_optimizer").set_value("adam").run()
+    assert widget(app, "slider", "adam/beta_2").value == 0.999
 
 
 @pytest.mark.parametrize("optimizer", sorted(gradlib.OPTIMIZERS))
@@ -306,6 +365,6 @@ def test_training_malformed_links_fall_back_with_a_note():
     app = open_page("training", optimizer="adadelta", lr="-1", steps="1e9", surrogate="", compare="all")
     notes = " ".join(warnings(app))
     for key in ("optimizer", "lr", "steps", "surrogate", "compare"):
-        assert f"`{key}=" in notes
+        assert f"value for `{key}`" in notes
     table = app.dataframe[0].value
     np.testing.assert_allclose(table["x"], NOTEBOOK_X, atol=1e-4)

@@ -9,11 +9,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apptest_helpers import open_page, warnings
+from apptest_helpers import open_page, warnings, widget
 from gradlib import BIVARIATE, DATASETS, ELEMENTARY, MAX_DEPTH, MAX_STEPS, OPTIMIZERS, STEPS, SURROGATES
-from gradlib.networks import MAX_HIDDEN, MAX_NETWORK_STEPS, MAX_SEED, REAL_VALUED
-from gradlib.surrogates import MULTIPLIER_RANGE
-from gradlib.training import LEARNING_RATE_GRID
+from gradlib.fixes import DESCENT_LEARNING_RATE, DESCENT_STEPS, DESCENT_X0, LOG1PEXP_X, PARAMETERS
+from gradlib.networks import HIDDEN, NETWORK_STEPS, REAL_VALUED, SEED
+from gradlib.surrogates import MULTIPLIER
+from gradlib.training import LEARNING_RATE
+
+MULTIPLIER_RANGE = (MULTIPLIER.low, MULTIPLIER.high)
 
 EXAMPLES_PER_PAGE = 130  # 130 on five pages, 25 on the network page: 675 random combinations per run
 EXPLANATION_WORDS = ("overflow", "inf", "nan", "not finite", "undefined", "infinite")
@@ -40,8 +43,8 @@ def assert_sound(app) -> None:
 
 def drive(app, controls: dict[tuple[str, str], object]) -> None:
     """Set each (widget kind, key) to its value, rerun once, and check the page."""
-    for (kind, key), value in controls.items():
-        getattr(app, kind)(key=key).set_value(value)
+    for (kind, name), value in controls.items():
+        widget(app, kind, name).set_value(value)
     app.run()
     assert_sound(app)
 
@@ -93,7 +96,7 @@ def training_controls(draw):
     optimizer = draw(st.sampled_from(sorted(OPTIMIZERS)))
     own = {s.name: draw(edges(s.low, s.high)) for s in OPTIMIZERS[optimizer].settings[1:]}
     return dict(
-        optimizer=optimizer, own=own, lr=draw(st.sampled_from(LEARNING_RATE_GRID)),
+        optimizer=optimizer, own=own, lr=draw(st.sampled_from(LEARNING_RATE.options)),
         surrogate=draw(st.sampled_from(sorted(SURROGATES))), scale=draw(edges(*MULTIPLIER_RANGE)),
         x0=draw(edges(-3.0, 3.0)), target=draw(edges(-2.0, 2.0)),
         steps=draw(st.one_of(st.sampled_from([1, MAX_STEPS]), st.integers(1, 300))),
@@ -108,7 +111,7 @@ def training_controls(draw):
 def test_training_page_survives_any_controls(pages, controls):
     app = page(pages, "training")
     drive(app, {("selectbox", "optimizer"): controls["optimizer"]})  # its own settings appear
-    drive(app, {**{("slider", name): value for name, value in controls["own"].items()},
+    drive(app, {**{("slider", f"{controls['optimizer']}/{name}"): value for name, value in controls["own"].items()},
                 ("select_slider", "lr"): controls["lr"], ("selectbox", "surrogate"): controls["surrogate"],
                 ("slider", "scale"): controls["scale"], ("slider", "x0"): controls["x0"],
                 ("slider", "target"): controls["target"], ("slider", "steps"): controls["steps"],
@@ -124,32 +127,35 @@ def test_training_page_survives_any_controls(pages, controls):
 
 @settings(max_examples=25, deadline=None,  # each new network shape costs a trace (~0.5 s)
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(dataset=st.sampled_from(sorted(DATASETS)), seed=st.sampled_from([0, MAX_SEED]),
+@given(dataset=st.sampled_from(sorted(DATASETS)), seed=st.sampled_from([0, SEED.high]),
        surrogate=st.sampled_from([*sorted(SURROGATES), REAL_VALUED]), scale=edges(*MULTIPLIER_RANGE),
-       optimizer=st.sampled_from(sorted(OPTIMIZERS)), lr=st.sampled_from(LEARNING_RATE_GRID),
-       steps=st.sampled_from([1, 50, MAX_NETWORK_STEPS]), hidden=st.sampled_from([2, 32, MAX_HIDDEN]),
+       optimizer=st.sampled_from(sorted(OPTIMIZERS)), lr=st.sampled_from(LEARNING_RATE.options),
+       steps=st.sampled_from([1, 50, NETWORK_STEPS.high]), hidden=st.sampled_from([2, 32, max(HIDDEN.options)]),
        compare=st.booleans())
 def test_network_page_survives_any_controls(pages, dataset, seed, surrogate, scale, optimizer, lr, steps, hidden,
                                             compare):
     drive(page(pages, "network"), {("radio", "dataset"): dataset, ("slider", "seed"): seed,
                                    ("selectbox", "surrogate"): surrogate, ("slider", "scale"): scale,
                                    ("selectbox", "optimizer"): optimizer, ("select_slider", "lr"): lr,
-                                   ("slider", "steps"): steps, ("slider", "hidden"): hidden,
+                                   ("slider", "steps"): steps, ("select_slider", "hidden"): hidden,
                                    ("toggle", "compare"): compare})
 
 
 @SETTINGS
-@given(example=st.sampled_from(["log1pexp", "clip", "reverse"]), x=edges(-5.0, 5.0), big_x=edges(-20.0, 120.0),
-       clip=edges(0.1, 10.0), strength=edges(0.0, 3.0), lr=edges(0.01, 0.5), steps=st.integers(5, 200))
+@given(example=st.sampled_from(["log1pexp", "clip", "reverse"]), x=edges(DESCENT_X0.low, DESCENT_X0.high),
+       big_x=edges(LOG1PEXP_X.low, LOG1PEXP_X.high), clip=st.sampled_from(PARAMETERS["clip"].options),
+       strength=edges(PARAMETERS["reverse"].low, PARAMETERS["reverse"].high),
+       lr=edges(DESCENT_LEARNING_RATE.low, DESCENT_LEARNING_RATE.high),
+       steps=st.integers(DESCENT_STEPS.low, DESCENT_STEPS.high))
 def test_fixes_page_survives_any_controls(pages, example, x, big_x, clip, strength, lr, steps):
     app = page(pages, "fixes")
     drive(app, {("radio", "example"): example})  # each example has its own controls
     if example == "log1pexp":
-        drive(app, {("slider", "x"): big_x})
+        drive(app, {("slider", "log1pexp/x"): big_x})
     else:
-        parameter = ("clip", clip) if example == "clip" else ("strength", strength)
-        drive(app, {("slider", "x"): x, ("slider", parameter[0]): parameter[1], ("slider", "lr"): lr,
-                    ("slider", "steps"): steps})
+        parameter = ("select_slider", "clip", clip) if example == "clip" else ("slider", "strength", strength)
+        drive(app, {("slider", f"{example}/x"): x, parameter[:2]: parameter[2], ("slider", f"{example}/lr"): lr,
+                    ("slider", f"{example}/steps"): steps})
 
 
 # ---- Malformed links: each opens the page at the control's default, with a note --------------
@@ -171,17 +177,21 @@ CONTROLS = {
     "surrogates": [("x", "slider", 3.0, BAD_NUMBERS), ("scale", "slider", 1.0, BAD_NUMBERS[:10] + ["0", "11"]),
                    ("forward", "radio", "sign", BAD_IDS), ("surrogates", "multiselect", ["sigmoid"],
                                                             [["relu"], ["sigmoid", "sigmoid"], ["💥"]])],
-    "training": [("x0", "slider", -1.0, BAD_NUMBERS), ("lr", "select_slider", 0.1, BAD_NUMBERS[:9] + ["0", "11", "0.3", "1e-4"]),
+    "training": [("x0", "slider", -1.0, BAD_NUMBERS), ("lr", "select_slider", 0.1, BAD_NUMBERS[:9] + ["0", "11", "0.3", "0.00015"]),
                  ("steps", "slider", 100, BAD_WHOLE_NUMBERS[:6] + ["5001", "1e9"]),
                  ("optimizer", "selectbox", "adam", BAD_IDS + ["adadelta"]),
-                 ("surrogate", "selectbox", "sigmoid", BAD_IDS), ("beta_1", "slider", 0.9, BAD_NUMBERS[:8])],
-    "network": [("dataset", "radio", "moons", BAD_IDS), ("hidden", "slider", 32, [v for v in BAD_WHOLE_NUMBERS if v != "13"] + ["129", "1"]),
+                 ("surrogate", "selectbox", "sigmoid", BAD_IDS), ("adam/beta_1", "slider", 0.9, BAD_NUMBERS[:8])],
+    "network": [("dataset", "radio", "moons", BAD_IDS), ("hidden", "select_slider", 32, BAD_WHOLE_NUMBERS + ["129", "1", "20"]),
                 ("seed", "slider", 0, BAD_WHOLE_NUMBERS[:5] + ["10000"]), ("steps", "slider", 300, ["2001", "x"])],
-    "fixes": [("example", "radio", "log1pexp", BAD_IDS), ("x", "slider", 100.0, [v for v in BAD_NUMBERS if v != "99"] + ["121", "-21"])],
+    "fixes": [("example", "radio", "log1pexp", BAD_IDS), ("log1pexp/x", "slider", 100.0, [v for v in BAD_NUMBERS if v not in ("99", "-99")] + ["121", "-101", "99.25"])],
 }
 BAD_LINKS = [(page, key, kind, default, bad) for page, controls in CONTROLS.items()
              for key, kind, default, values in controls for bad in values + [REPEATED]
              if not (kind == "multiselect" and bad == REPEATED)]
+
+
+def url_name(key: str) -> str:
+    return key.rpartition("/")[2]  # "adam/beta_1" is Adam's β₁ control; the link calls it beta_1
 
 
 def test_at_least_twenty_bad_links_per_page():
@@ -192,16 +202,31 @@ def test_at_least_twenty_bad_links_per_page():
 @pytest.mark.parametrize("page_name, key, kind, default, bad", BAD_LINKS,
                          ids=[f"{p}-{k}-{i}" for i, (p, k, *_rest) in enumerate(BAD_LINKS)])
 def test_malformed_link_opens_the_default_with_a_note(page_name, key, kind, default, bad):
-    app = open_page(page_name, **{key: bad})
-    value = getattr(app, kind)(key=key).value
+    app = open_page(page_name, **{url_name(key): bad})
+    value = widget(app, kind, key).value
     assert value == default or (isinstance(default, float) and math.isclose(value, default))
     notes = [note for note in warnings(app) if note.startswith("The link's")]
-    assert len(notes) == 1 and f"`{key}=" in notes[0] and "not valid" in notes[0], warnings(app)
+    assert len(notes) == 1 and f"value for `{url_name(key)}`" in notes[0] and "not valid" in notes[0], warnings(app)
     assert len(notes[0]) < 400  # a long value is shortened, not echoed in full
 
 
-def test_too_many_surrogates_in_a_link_keeps_the_first_six_with_a_note():
-    # Streamlit keeps the first max_selections values of a multiselect rather than dropping all.
+def test_too_many_surrogates_in_a_link_open_the_default_with_a_note():
     app = open_page("surrogates", surrogates=sorted(SURROGATES)[:7])
-    assert app.multiselect(key="surrogates").value == sorted(SURROGATES)[:6]
-    assert "`surrogates=" in warnings(app)[0]
+    assert widget(app, "multiselect", "surrogates").value == ["sigmoid"]
+    assert "value for `surrogates`" in warnings(app)[0]
+
+
+MARKDOWN_PAYLOADS = ["[Sign in again](http://evil.example/login)", "![i](http://evil.example/pixel.png)",
+                     "`x` [a](http://evil.example) `y`", "<img src='http://evil.example/p.png'>",
+                     ":red[big] $x^2$ **bold**"]
+
+
+@pytest.mark.parametrize("page_name, key", sorted({(page, key) for page, key, *_rest in BAD_LINKS}))
+@pytest.mark.parametrize("payload", MARKDOWN_PAYLOADS)
+def test_link_text_is_never_rendered_as_markdown(page_name, key, payload):
+    """A crafted link must not draw links, images or formatting: the value is shown as code."""
+    app = open_page(page_name, **{url_name(key): payload})
+    rendered = [e.value for kind in ("warning", "markdown", "caption", "info", "error", "success")
+                for e in getattr(app, kind)]
+    assert not any("evil" in text or "bold" in text for text in rendered), rendered
+    assert payload[:37] in [code.value.rstrip("…")[:37] for code in app.code]

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from gradlib.chain import ChainTrace
-from gradlib.fixes import DescentRun
+from gradlib.fixes import WRONG_REL_ERROR, DescentRun, Log1pexpComparison
 from gradlib.networks import NetworkHistory
 from gradlib.training import TrainingHistory
 
@@ -219,22 +219,39 @@ def network_curves_figure(histories: Mapping[str, NetworkHistory], steps: int) -
     return figure
 
 
-def gradient_comparison_figure(xs: np.ndarray, custom: np.ndarray, autodiff: np.ndarray,
-                               breaks_at: float | None, x: float) -> go.Figure:
-    """Two gradients of the same function over x: the custom one and TF autodiff's, with the
-    point where autodiff stops being finite marked."""
-    traces = [dict(type="scatter", x=xs, y=_plottable(custom), mode="lines", name="custom gradient",
-                   line=dict(color=FORWARD_COLOR, width=4)),
-              dict(type="scatter", x=xs, y=_plottable(autodiff), mode="lines", name="TF autodiff",
-                   line=dict(color=BACKWARD_COLOR, dash="dash", width=2))]
-    shapes, annotations = [_vline(x)], []
-    if breaks_at is not None:
-        shapes.append(dict(type="rect", xref="x", yref="y domain", x0=breaks_at, x1=xs[-1], y0=0, y1=1,
-                           fillcolor="#d62728", opacity=0.08, line=dict(width=0)))
-        annotations.append(dict(x=breaks_at, y=1, xref="x", yref="y domain", showarrow=False, xanchor="left",
-                                text=f" autodiff is NaN from x ≈ {breaks_at:.4g}"))
-    return _figure(traces, "gradient-comparison", 360, shapes=shapes, annotations=annotations,
-                   xaxis=dict(title=dict(text="x")), yaxis=dict(title=dict(text="dy/dx")))
+def log1pexp_figure(comparison: Log1pexpComparison, x: float, autodiff_wrong_from: float | None,
+                    docs_wrong_up_to: float | None) -> go.Figure:
+    """d/dx log(1 + e^x) three ways against the exact value (top, log scale) and each one's
+    relative error (bottom), with where autodiff and the docs' form are wrong shaded."""
+    floor = 1e-10  # an error of exactly 0 is drawn here: a log axis has no 0
+    # Where σ(x) is below the dtype's smallest normal number no method can hold it (TF flushes
+    # it to 0): no error is drawn there.
+    holdable = comparison.exact >= np.finfo(comparison.dtype).tiny
+    traces = [dict(type="scatter", x=comparison.x, y=_plottable(comparison.exact), mode="lines", name="exact",
+                   legendgroup="exact", line=dict(color="#7f7f7f", width=6))]
+    styles = {"stable": ("stable custom gradient", FORWARD_COLOR, "solid"),
+              "docs": ("the docs' custom gradient", "#ff7f0e", "dot"),
+              "autodiff": ("TF autodiff", BACKWARD_COLOR, "dash")}
+    for method, (name, color, dash) in styles.items():
+        line = dict(color=color, dash=dash, width=2)
+        traces += [dict(type="scatter", x=comparison.x, y=_plottable(comparison.gradients[method]), mode="lines",
+                        name=name, legendgroup=method, line=line),
+                   dict(type="scatter", x=comparison.x, y=_plottable(np.where(holdable, np.maximum(comparison.rel_errors[method], floor), np.nan)),
+                        mode="lines", name=name, legendgroup=method, showlegend=False, line=line,
+                        xaxis="x2", yaxis="y2")]
+    shapes = [_vline(x), _vline(x, "2"),
+              dict(type="line", xref="x2 domain", yref="y2", x0=0, x1=1, y0=WRONG_REL_ERROR, y1=WRONG_REL_ERROR,
+                   line=dict(color="#aaa", dash="dot"))]
+    for start, end, color in ((autodiff_wrong_from, comparison.x[-1], BACKWARD_COLOR),
+                              (comparison.x[0], docs_wrong_up_to, "#ff7f0e")):
+        if start is not None and end is not None:
+            shapes += [dict(type="rect", xref=f"x{axis}", yref=f"y{axis} domain", x0=start, x1=end, y0=0, y1=1,
+                            fillcolor=color, opacity=0.08, line=dict(width=0)) for axis in ("", "2")]
+    base = _grid_layout(2, 1, ("dy/dx (float32, log scale)", "relative error against the exact value"))
+    return _figure(traces, "log1pexp", 620, base, shapes=shapes,
+                   yaxis=dict(base["yaxis"], type="log", exponentformat="power"),
+                   yaxis2=dict(base["yaxis2"], type="log", exponentformat="power"),
+                   xaxis2=dict(base["xaxis2"], title=dict(text="x")))
 
 
 def descent_figure(run: DescentRun, fixed_label: str) -> go.Figure:

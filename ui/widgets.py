@@ -4,14 +4,17 @@ when a link asked for something invalid, the code panel, and charts."""
 from __future__ import annotations
 
 import gc
-import math
 import sys
 from contextlib import contextmanager
-from typing import Callable, Iterator, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
+
+if TYPE_CHECKING:  # the home page uses no gradlib, so imports no TensorFlow
+    from gradlib.settings import GridSetting, Setting
 
 # Plotly's own toolbar minus the buttons that fetch things or clutter a projector.
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
@@ -53,98 +56,155 @@ def page_header(title: str, icon: str, intro: str) -> None:
     st.caption(intro)
 
 
+_PAGE_SHOWN = "_page_shown"  # which page the session's previous run showed
+
+
 def _short(raw: Sequence[str]) -> str:
     text = "&".join(raw)
     return text if len(text) <= 40 else text[:37] + "…"
 
 
 class Controls:
-    """Widgets bound to the URL (``bind="query-params"``; the key is the parameter name).
+    """The page's widgets: their state is the page's own, their values are in the link.
 
-    Streamlit ignores a link value it cannot use and shows the default. Each method here also
-    checks what the link asked for, with the same rules, and says so in a warning placed where
-    the ``Controls`` were created (the top of the page). Widgets go to the sidebar unless a
-    method is given ``where``."""
+    - State: a widget's key is ``<page>_<name>``, or ``<page>_<owner>_<name>`` for a setting that
+      belongs to one choice (one optimizer's β₂), so nothing set on one page or for one optimizer
+      reaches another.
+    - The link is read when the page is arrived at (a fresh link, or from another page): each
+      control starts at the link's value, or at its default with a note when that value is not
+      valid. After that the widgets rule, and each control writes its value to the address bar
+      (leaving it out at the default), so a copied link reproduces what is on screen.
 
-    def __init__(self, where=None):
+    Streamlit's ``bind="query-params"`` is not used: it makes the URL name the state key, which
+    pages sharing a parameter name then shared, and it let the address bar fall behind quick key
+    presses. Widgets go to the sidebar unless a method is given ``where``."""
+
+    def __init__(self, page: str, where=None):
+        self.page = page
         self.where = where if where is not None else st.sidebar
         self._notes = st.container()
+        self._arriving = st.session_state.get(_PAGE_SHOWN) != page
+        st.session_state[_PAGE_SHOWN] = page
+        self._link = {name: st.query_params.get_all(name) for name in st.query_params} if self._arriving else {}
+        self._url: dict[str, str | list[str]] = {}
 
-    def _check(self, key: str, raw: list[str], is_valid: Callable[[list[str]], bool], expected: str,
-               shown: object) -> None:
-        """``raw`` must be read before the widget is created: Streamlit drops invalid values then."""
-        if raw and not is_valid(raw):
-            self._notes.warning(f"The link's `{key}={_short(raw)}` is not valid ({expected}); showing {shown}.",
-                                icon="🔗")
+    def key(self, name: str, owner: str = "") -> str:
+        return "_".join(part for part in (self.page, owner, name) if part)
 
-    def number(self, key: str, label: str, low: float, high: float, default: float, step: float,
-               help: str | None = None, fmt: str | None = None, where=None) -> float:
-        """A float slider; the link value must be one finite number within [low, high]."""
-        raw = st.query_params.get_all(key)
-        value = (where or self.where).slider(label, low, high, default, step, format=fmt, key=key,
-                                             bind="query-params", help=help)
-        self._check(key, raw, lambda raw: len(raw) == 1 and _float_in(raw[0], low, high),
-                    f"a number from {low:g} to {high:g}", f"{value:g}")
+    def forget(self, name: str, owner: str = "") -> None:
+        """Drop a control's state, so it starts again at its default (for ``on_change`` callbacks)."""
+        st.session_state.pop(self.key(name, owner), None)
+
+    def _start(self, name: str, key: str, parse: Callable[[list[str]], object], default: object,
+               expected: str) -> None:
+        """Put the control's starting value into its state: on arrival from the link (or the
+        default, with a note), later only when the control is new (e.g. just made visible)."""
+        if not self._arriving and key in st.session_state:
+            return
+        raw = self._link.get(name)
+        value = default if raw is None else parse(raw)
+        if value is None:
+            self._note(name, raw, expected, default)
+            value = default
+        st.session_state[key] = value
+
+    def _note(self, name: str, raw: list[str], expected: str, shown: object) -> None:
+        # The link's text is shown as code, never as Markdown: a link must not be able to draw
+        # links, images or formatting on the page.
+        with self._notes:
+            st.warning(f"The link's value for `{name}` is not valid ({expected}); showing {_shown(shown)}. "
+                       "The link said:", icon=":material/link_off:")
+            st.code(_short(raw), language=None, wrap_lines=True)
+
+    def _publish(self, name: str, value: object, default: object, text: str | list[str]) -> None:
+        if value == default:
+            self._url.pop(name, None)
+        else:
+            self._url[name] = text
+        if {key: st.query_params.get_all(key) for key in st.query_params} != {
+                key: text if isinstance(text, list) else [text] for key, text in self._url.items()}:
+            st.query_params.from_dict(self._url)
+
+    def number(self, name: str, setting: Setting, label: str | None = None, owner: str = "",
+               help: str | None = None, where=None, on_change: Callable[[], None] | None = None) -> float:
+        """A slider over the setting's grid; a link value must be a number on that grid."""
+        key = self.key(name, owner)
+        expected = (f"a number from {setting.low:g} to {setting.high:g}" +
+                    (" in whole numbers" if setting.whole else f" in steps of {setting.step:g}"))
+        self._start(name, key, lambda raw: _on_grid(raw, setting), setting.default,
+                    expected)
+        if not setting.low <= st.session_state[key] <= setting.high:  # the range moved (reveal ≤ depth)
+            st.session_state[key] = setting.default
+        value = (where or self.where).slider(label or setting.label, setting.low, setting.high, step=setting.step,
+                                             format=None if setting.whole else f"%.{setting.decimals}f", key=key,
+                                             help=help, on_change=on_change)
+        value = setting.snap(value)  # a value sent off the grid (not through the slider) is put on it
+        self._publish(name, value, setting.default, str(value))
         return value
 
-    def integer(self, key: str, label: str, low: int, high: int, default: int,
-                help: str | None = None, where=None, on_change: Callable[[], None] | None = None) -> int:
-        raw = st.query_params.get_all(key)
-        value = (where or self.where).slider(label, low, high, default, 1, key=key, bind="query-params", help=help,
-                                             on_change=on_change)
-        self._check(key, raw, lambda raw: len(raw) == 1 and _float_in(raw[0], low, high) and float(raw[0]).is_integer(),
-                    f"a whole number from {low} to {high}", value)
+    def grid(self, name: str, setting: GridSetting, default: float | None = None, help: str | None = None,
+             where=None) -> float:
+        """A slider over a short list of values (e.g. learning rates 1-2-5 per decade)."""
+        key, default = self.key(name), setting.default if default is None else default
+        self._start(name, key, lambda raw: _on_grid(raw, setting), default,
+                    f"one of {', '.join(map(str, setting.options))}")
+        value = (where or self.where).select_slider(setting.label, setting.options, key=key, help=help)
+        self._publish(name, value, default, str(value))
         return value
 
-    def grid(self, key: str, label: str, options: Sequence[float], default: float,
-             help: str | None = None, where=None) -> float:
-        """A slider over given values, e.g. a log-spaced grid; the link must name one exactly as
-        Python prints it ("0.1", "1.0")."""
-        raw = st.query_params.get_all(key)
-        value = (where or self.where).select_slider(label, options, value=default, key=key, bind="query-params",
-                                                    help=help)
-        self._check(key, raw, lambda raw: len(raw) == 1 and raw[0] in map(str, options),
-                    f"one of {', '.join(map(str, options))}", value)
-        return value
-
-    def choice(self, key: str, label: str, options: Sequence[str], default: str,
+    def choice(self, name: str, label: str, options: Sequence[str], default: str,
                horizontal: bool = False, help: str | None = None, where=None) -> str:
-        """A radio (horizontal) or select box. The options are shown as they are, with no
-        ``format_func``: Streamlit puts the *shown* text in the URL, and links must carry ids."""
-        where = where or self.where
-        widget = where.radio if horizontal else where.selectbox
-        kwargs = {"horizontal": True} if horizontal else {}
-        raw = st.query_params.get_all(key)
-        value = widget(label, options, index=list(options).index(default), key=key, bind="query-params",
-                       help=help, **kwargs)
-        self._check(key, raw, lambda raw: len(raw) == 1 and raw[0] in options, f"one of {', '.join(options)}", value)
+        """A radio (horizontal) or select box over ids; the link names one id."""
+        key, where = self.key(name), where or self.where
+        self._start(name, key, lambda raw: raw[0] if len(raw) == 1 and raw[0] in options else None, default,
+                    f"one of {', '.join(options)}")
+        widget = partial(where.radio, horizontal=True) if horizontal else where.selectbox
+        value = widget(label, options, key=key, help=help)
+        self._publish(name, value, default, value)
         return value
 
-    def choices(self, key: str, label: str, options: Sequence[str], default: Sequence[str],
+    def choices(self, name: str, label: str, options: Sequence[str], default: Sequence[str],
                 max_selections: int, help: str | None = None, where=None) -> list[str]:
-        raw = st.query_params.get_all(key)
-        value = (where or self.where).multiselect(label, options, default=list(default),
-                                                  max_selections=max_selections, key=key, bind="query-params",
-                                                  help=help)
-        self._check(key, raw, lambda raw: all(r in options for r in raw) and len(set(raw)) == len(raw)
-                    and len(raw) <= max_selections,
-                    f"up to {max_selections} of {', '.join(options)}", ", ".join(value) or "none")
+        """A multiselect; the link repeats the key once per id (one empty value: none chosen)."""
+        key, default = self.key(name), list(default)
+
+        def parse(raw: list[str]) -> list[str] | None:
+            chosen = [] if raw == [""] else raw
+            valid = all(r in options for r in chosen) and len(set(chosen)) == len(chosen) <= max_selections
+            return chosen if valid else None
+
+        self._start(name, key, parse, default, f"up to {max_selections} of {', '.join(options)}")
+        value = (where or self.where).multiselect(label, options, max_selections=max_selections, key=key, help=help)
+        self._publish(name, value, default, value or [""])
         return value
 
-    def toggle(self, key: str, label: str, default: bool = False, help: str | None = None, where=None) -> bool:
-        raw = st.query_params.get_all(key)
-        value = (where or self.where).toggle(label, default, key=key, bind="query-params", help=help)
-        self._check(key, raw, lambda raw: len(raw) == 1 and raw[0].lower() in ("true", "false"),
-                    "true or false", value)
+    def toggle(self, name: str, label: str, default: bool = False, help: str | None = None, where=None) -> bool:
+        key = self.key(name)
+        self._start(name, key, lambda raw: {"true": True, "false": False}.get(raw[0].lower()) if len(raw) == 1
+                    else None, default, "true or false")
+        value = (where or self.where).toggle(label, key=key, help=help)
+        self._publish(name, value, default, str(value).lower())
         return value
 
 
-def _float_in(text: str, low: float, high: float) -> bool:
+def _shown(value: object) -> str:
+    if isinstance(value, list):
+        return ", ".join(value) or "none"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _on_grid(raw: list[str], setting: Setting | GridSetting) -> float | None:
+    """The link's one value as a point of the setting's grid, or None."""
     try:
-        number = float(text)
+        return setting.on_grid(float(raw[0])) if len(raw) == 1 else None
     except ValueError:
-        return False
-    return math.isfinite(number) and low <= number <= high
+        return None
+
+
+def cache_in_memory(largest_entry_bytes: int, budget_bytes: int = 32 * 2 ** 20) -> Callable:
+    """``st.cache_data`` (by value, a copy per caller) bounded in memory, not only in count: as
+    many entries as the largest possible entry fits into the budget. Shared by every visitor."""
+    return st.cache_data(max_entries=max(1, budget_bytes // largest_entry_bytes))
 
 
 def play_button(help: str) -> tuple[bool, DeltaGenerator]:
