@@ -18,6 +18,8 @@ from gradlib.training import LEARNING_RATE
 
 MULTIPLIER_RANGE = (MULTIPLIER.low, MULTIPLIER.high)
 
+pytestmark = pytest.mark.slow  # minutes: hundreds of random controls and bad links through AppTest
+
 EXAMPLES_PER_PAGE = 130  # 130 on five pages, 25 on the network page: 675 random combinations per run
 EXPLANATION_WORDS = ("overflow", "inf", "nan", "not finite", "undefined", "infinite")
 
