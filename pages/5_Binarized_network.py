@@ -49,8 +49,10 @@ def trained(config: NetworkConfig) -> NetworkHistory:
 config = config_for(surrogate)
 points, labels = make_dataset(dataset, seed)
 compare = controls.toggle("compare", "Compare surrogates", where=st)
+# By default: the true derivative and the real-valued network, or the notebook's sigmoid in place of the one shown.
 others = (controls.choices("compare_surrogates", "Train the same network with", [*SURROGATES, REAL_VALUED],
-                           ["zero", REAL_VALUED], max_selections=MAX_COMPARED - 1, where=st) if compare else [])
+                           [s for s in ("zero", REAL_VALUED, "sigmoid") if s != surrogate][:2],
+                           max_selections=MAX_COMPARED - 1, where=st) if compare else [])
 
 playing, stop_slot = play_button("Train live, redrawing every few steps")
 left, right = st.columns([1, 1])

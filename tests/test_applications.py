@@ -191,6 +191,8 @@ def test_network_page_every_control():
 
 
 def test_network_page_compare_includes_zero_and_the_reference():
+    app = open_page("network", compare="true", surrogate="zero")  # the default list never holds the run itself
+    assert app.dataframe[0].value["network"].tolist() == ["zero", REAL_VALUED, "sigmoid"]
     app = open_page("network", compare="true")
     table = app.dataframe[0].value
     assert table["network"].tolist() == ["sigmoid", "zero", REAL_VALUED]

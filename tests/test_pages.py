@@ -340,6 +340,18 @@ def test_training_compare_modes_overlay_runs():
                                                            "sigmoid · Nadam"}
 
 
+@pytest.mark.parametrize("params, key, expected", [
+    ({"optimizer": "sgd", "compare": "optimizers"}, "compare_optimizers", ["momentum", "adam"]),
+    ({"optimizer": "momentum", "compare": "optimizers"}, "compare_optimizers", ["sgd", "adam"]),
+    ({"surrogate": "ste", "compare": "surrogates"}, "compare_surrogates", ["zero", "sigmoid"]),
+    ({"compare": "optimizers"}, "compare_optimizers", ["sgd", "momentum"]),
+])
+def test_training_compare_defaults_never_hold_the_run_itself(params, key, expected):
+    app = open_page("training", **params)
+    assert widget(app, "multiselect", key).value == expected
+    assert len({t["name"] for t in figures(app)[0]["data"]}) == 3
+
+
 def test_training_play_animates_then_shows_the_whole_run():
     app = open_page("training", steps="12")
     app.button(key="play").click().run()
