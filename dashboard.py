@@ -15,7 +15,10 @@ PAGES = [
     ("pages/5_Binarized_network.py", "Binarized network", "🧠",
      "A small network with ±1 hidden units on toy 2-D data: the surrogate is what lets it learn."),
     ("pages/6_Gradient_fixes.py", "Gradient fixes", "🩹",
-     "log1pexp without NaN, gradient clipping in the backward pass, and gradient reversal."),
+     "log1pexp right for every x, gradient clipping in the backward pass, and gradient reversal."),
+    ("pages/7_Your_gradient.py", "Your gradient", "✍️",
+     "Type a forward f and a backward g: checked live against f's exact derivative, then used in a chain, a "
+     "training run or a network."),
 ]
 
 st.set_page_config(page_title="Custom Gradient Lab", page_icon="∇", layout="wide")

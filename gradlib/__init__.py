@@ -10,7 +10,12 @@ from gradlib.chain import (
     closed_form_derivative, compose, trace_chain,
 )
 from gradlib.core import DTYPES, binary_custom_gradient, elementwise_custom_gradient
-from gradlib.elementary import ELEMENTARY, cube, exp, sigmoid, sin, softplus, square, tanh
+from gradlib.custom import (
+    BACKWARD_TEXT, CUSTOM_X, FORWARD_TEXT, RANGE_HIGH, RANGE_LOW, SURROGATE_TEXT, BackwardCheck, check_backward,
+)
+from gradlib.elementary import ELEMENTARY, Elementary, cube, exp, sigmoid, sin, softplus, square, tanh
+from gradlib.expressions import MAX_LENGTH as MAX_FORMULA_LENGTH
+from gradlib.expressions import ExpressionError, Formula, custom_gradient, formula
 from gradlib.fixes import (
     DESCENT_LEARNING_RATE, DESCENT_STEPS, DESCENT_X0, LOG1PEXP_X, PARAMETERS, WRONG_REL_ERROR, Log1pexpComparison,
     clip_gradient, clip_gradient_by_norm, compare_log1pexp, descent_demo, docs_log1pexp, log1pexp, naive_log1pexp,
@@ -25,8 +30,8 @@ from gradlib.networks import (
 )
 from gradlib.settings import GridSetting, Setting
 from gradlib.surrogates import (
-    MULTIPLIER, STEPS, SURROGATE_X, SURROGATES, SurrogateProfile, differentiable_sign, step_derivative,
-    surrogate_profile, surrogate_step,
+    CUSTOM, MULTIPLIER, STEPS, SURROGATE_X, SURROGATES, Surrogate, SurrogateProfile, differentiable_sign,
+    step_derivative, surrogate_entry, surrogate_profile, surrogate_step,
 )
 from gradlib.training import (
     LEARNING_RATE, MAX_STEPS, OPTIMIZERS, TARGET, TRAINING_STEPS, X0, TrainingConfig, TrainingHistory,
@@ -34,6 +39,9 @@ from gradlib.training import (
 )
 
 __all__ = [
+    "BACKWARD_TEXT", "SURROGATE_TEXT", "CUSTOM_X", "FORWARD_TEXT", "MAX_FORMULA_LENGTH", "RANGE_HIGH", "RANGE_LOW", "BackwardCheck",
+    "CUSTOM", "Elementary", "ExpressionError", "Formula", "Surrogate", "check_backward", "custom_gradient", "formula",
+    "surrogate_entry",
     "BIVARIATE", "CHAIN_X", "DATASETS", "DEPTH", "DESCENT_LEARNING_RATE", "DESCENT_STEPS", "DESCENT_X0", "DTYPES",
     "ELEMENTARY", "GRID", "HIDDEN", "LEARNING_RATE", "LOG1PEXP_X", "MAX_DEPTH", "MAX_GRID_POINTS", "MAX_STEPS",
     "MULTIPLIER", "NETWORK_LEARNING_RATE", "NETWORK_STEPS", "OPTIMIZERS", "PARAMETERS", "POINT_X", "POINT_Y",

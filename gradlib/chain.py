@@ -73,8 +73,15 @@ class ChainCheck:
         return next(e.value for e in self.estimates if e.method == method)
 
 
-def _validate(fn: str, x: float, depth: int, dtype: str) -> tuple[Elementary, float, tf.DType]:
-    entry = require_choice(ELEMENTARY, fn, "function")
+Function = str | Elementary  # a registry id, or an entry of one's own (e.g. from typed formulas)
+
+
+def _entry(fn: Function) -> Elementary:
+    return fn if isinstance(fn, Elementary) else require_choice(ELEMENTARY, fn, "function")
+
+
+def _validate(fn: Function, x: float, depth: int, dtype: str) -> tuple[Elementary, float, tf.DType]:
+    entry = _entry(fn)
     x = require_finite(x, "x")
     require_int_in_range(depth, 1, MAX_DEPTH, "depth")
     return entry, x, require_dtype(dtype)
@@ -91,7 +98,7 @@ def compose(fn: Callable[[Tensor], Tensor], depth: int) -> Callable[[Tensor], Te
     return composed
 
 
-def trace_chain(fn: str, x: float, depth: int, dtype: str = "float32") -> ChainTrace:
+def trace_chain(fn: Function, x: float, depth: int, dtype: str = "float32") -> ChainTrace:
     """Run y = f∘…∘f(x) forward and backward, recording every stage.
 
     The backward records come from the custom backward functions themselves (an observer is
@@ -117,7 +124,7 @@ def trace_chain(fn: str, x: float, depth: int, dtype: str = "float32") -> ChainT
             forward.append(ForwardStage(stage, float(value), float(output)))
             value = output
     dydx = tape.gradient(value, x_tensor)
-    return ChainTrace(fn, x, depth, dtype, forward, backward, float(value), float(dydx))
+    return ChainTrace(entry.id, x, depth, dtype, forward, backward, float(value), float(dydx))
 
 
 def _rel_error(value: float, reference: float) -> float:
@@ -127,9 +134,9 @@ def _rel_error(value: float, reference: float) -> float:
     return error / abs(reference) if reference != 0 else error
 
 
-def closed_form_derivative(fn: str, x: float, depth: int) -> float:
+def closed_form_derivative(fn: Function, x: float, depth: int) -> float:
     """dy/dx = prod_i f'(x_i) in float64 NumPy, from the analytic derivative of each stage."""
-    entry = ELEMENTARY[fn]
+    entry = _entry(fn)
     with np.errstate(all="ignore"):
         value, product = np.float64(x), np.float64(1.0)
         for _ in range(depth):
@@ -170,7 +177,7 @@ def describe_problem(trace: ChainTrace) -> str | None:
     return None
 
 
-def check_chain(fn: str, x: float, depth: int, dtype: str = "float32") -> ChainCheck:
+def check_chain(fn: Function, x: float, depth: int, dtype: str = "float32") -> ChainCheck:
     """dy/dx four ways: custom gradients and TF autodiff (in ``dtype``), central finite
     differences and the closed form (float64). Inf and NaN are reported, never raised."""
     entry, x, tf_dtype = _validate(fn, x, depth, dtype)
@@ -189,9 +196,9 @@ def check_chain(fn: str, x: float, depth: int, dtype: str = "float32") -> ChainC
     return ChainCheck(trace, estimates, problem)
 
 
-def chain_curve(fn: str, depth: int, xs: np.ndarray, dtype: str = "float32") -> tuple[np.ndarray, np.ndarray]:
+def chain_curve(fn: Function, depth: int, xs: np.ndarray, dtype: str = "float32") -> tuple[np.ndarray, np.ndarray]:
     """y(x) and dy/dx(x) over many x at once: the ops are elementwise, so one tape does it."""
-    entry = require_choice(ELEMENTARY, fn, "function")
+    entry = _entry(fn)
     require_int_in_range(depth, 1, MAX_DEPTH, "depth")
     tf_dtype = require_dtype(dtype)
     xs = np.asarray(xs, dtype=np.float64)

@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from gradlib.core import BackwardObserver, Tensor, elementwise_custom_gradient
+from gradlib.expressions import Formula
 
 
 # The NumPy forms are the reference values, so each avoids cancellation: with e = e^−|x| ≤ 1 the
@@ -38,6 +39,18 @@ class Elementary:
     def op(self, observer: BackwardObserver | None = None) -> Callable[[Tensor], Tensor]:
         """The custom-gradient op; ``observer`` sees every backward call (used for traces)."""
         return elementwise_custom_gradient(self.forward, self.local_grad, observer)
+
+    @classmethod
+    def from_formulas(cls, forward: Formula, backward: Formula) -> "Elementary":
+        """A chain function of one's own: ``forward`` f and ``backward`` g typed as formulas in x.
+        Its closed form is f's exact derivative (sympy), which g may differ from on purpose."""
+        exact = forward.derivative()
+
+        def in_float64(formula: Formula) -> Callable[[np.ndarray], np.ndarray]:
+            return lambda x: formula(tf.constant(x, tf.float64)).numpy()
+
+        return cls("custom", forward.latex, backward.latex, forward, lambda x, y: backward(x),
+                   in_float64(forward), in_float64(exact), forward.code, backward.code)
 
 
 ELEMENTARY: dict[str, Elementary] = {

@@ -17,7 +17,7 @@ import tensorflow as tf
 from gradlib import compiled
 from gradlib.core import require_choice
 from gradlib.settings import GridSetting, Setting
-from gradlib.surrogates import SURROGATES, surrogate_step
+from gradlib.surrogates import surrogate_entry, surrogate_step
 from gradlib.training import LEARNING_RATE, TrainerPool, TrainingConfig, TunableOptimizer, count_trace, run_in_chunks
 
 POINTS = 200  # training points per data set
@@ -27,8 +27,8 @@ HIDDEN = GridSetting("hidden", "Hidden units per layer", 32, (2, 4, 8, 16, 32, 6
 SEED = Setting("seed", "Seed (data and initial weights)", 0, 0, 9999, 1)
 NETWORK_LEARNING_RATE = replace(LEARNING_RATE, default=0.01)
 GRID = np.linspace(-3.0, 3.0, 61)  # where the decision boundary is drawn (the data are standardised)
-REAL_VALUED = "tanh_reference"
-MAX_IDLE_NETWORKS = 16  # compiled network trainers kept for reuse (~1 MB each at 128 units)  # in place of a surrogate id: a real-valued tanh network to compare with
+REAL_VALUED = "tanh_reference"  # in place of a surrogate id: a real-valued tanh network to compare with
+MAX_IDLE_NETWORKS = 16  # compiled network trainers kept for reuse (~1 MB each at 128 units)
 
 
 def _moons(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -96,8 +96,9 @@ def build_model(hidden: int, activation: Callable | str) -> keras.Sequential:
 @dataclass(frozen=True)
 class NetworkConfig:
     dataset: str = "moons"
-    surrogate: str = "sigmoid"  # or REAL_VALUED for the tanh reference network
+    surrogate: str = "sigmoid"  # or "custom" with ``backward``, or REAL_VALUED for the tanh reference network
     scale: float | None = None  # the surrogate's parameter; None: its default
+    backward: str | None = None  # your backward formula g(x), for surrogate="custom"
     optimizer: str = "adam"
     settings: Mapping[str, float] = field(default_factory=lambda: {"learning_rate": NETWORK_LEARNING_RATE.default})
     steps: int = NETWORK_STEPS.default
@@ -111,7 +112,7 @@ class NetworkConfig:
     def validate(self) -> None:
         require_choice(DATASETS, self.dataset, "data set")
         if self.surrogate != REAL_VALUED:
-            require_choice(SURROGATES, self.surrogate, "surrogate").resolve_scale(self.scale)
+            surrogate_entry(self.surrogate, self.backward).resolve_scale(self.scale)
         self.resolved_settings()
         NETWORK_STEPS.check(self.steps)
         if HIDDEN.on_grid(self.hidden) is None:
@@ -138,9 +139,11 @@ class NetworkHistory:
 
 
 class _NetworkTrainer:
-    def __init__(self, hidden: int, surrogate: str, optimizer: str, baked: tuple[tuple[str, float], ...]):
+    def __init__(self, hidden: int, surrogate: str, backward: str | None, optimizer: str,
+                 baked: tuple[tuple[str, float], ...]):
         self.scale = tf.Variable(1.0, name="scale")
-        activation = tf.tanh if surrogate == REAL_VALUED else surrogate_step("sign", surrogate, self.scale)
+        activation = (tf.tanh if surrogate == REAL_VALUED else
+                      surrogate_step("sign", surrogate_entry(surrogate, backward), self.scale))
         self.model = build_model(hidden, activation)
         self.optimizer = TunableOptimizer(optimizer, baked, self.model.trainable_variables)
         self.run = tf.function(self._run, input_signature=[tf.TensorSpec([POINTS, 2], tf.float32),
@@ -153,7 +156,7 @@ class _NetworkTrainer:
     def reset(self, config: NetworkConfig, settings: Mapping[str, float]) -> None:
         self.model.set_weights(initial_weights(config.hidden, config.seed))
         if config.surrogate != REAL_VALUED:
-            self.scale.assign(SURROGATES[config.surrogate].resolve_scale(config.scale))
+            self.scale.assign(surrogate_entry(config.surrogate, config.backward).resolve_scale(config.scale))
         self.optimizer.reset(settings)
 
     def _run(self, points: tf.Tensor, labels: tf.Tensor, count: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -188,7 +191,7 @@ def train_network_in_chunks(config: NetworkConfig, chunk_steps: int = 50) -> Ite
     # The page varies only the learning rate, so every other setting is baked in as a Python float:
     # then a user's Keras script with the same settings reproduces the page exactly.
     baked = tuple((name, value) for name, value in settings.items() if name != "learning_rate")
-    key = (config.hidden, config.surrogate, config.optimizer, baked)
+    key = (config.hidden, config.surrogate, config.backward, config.optimizer, baked)
     with _POOL.borrow(key) as trainer:
         trainer.reset(config, settings)
         run = lambda count: trainer.run(points, labels, tf.constant(count))  # noqa: E731

@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from gradlib.core import Tensor, elementwise_custom_gradient, parameter_as, require_choice, require_finite
 from gradlib.core import require_in_range
+from gradlib.expressions import formula
 from gradlib.settings import Setting
 
 
@@ -66,7 +67,7 @@ class Surrogate:
     reference: str
     scale: Scale | None  # None: the family has no parameter
     derivative: Callable[[Tensor, Tensor], Tensor]  # g(x, scale)
-    primitive: Callable[[Tensor, Tensor], Tensor]  # P(x, scale), differentiable by TF autodiff
+    primitive: Callable[[Tensor, Tensor], Tensor] | None  # P(x, scale), differentiable; None for your own
     derivative_code: str  # g as TF source in x and k (the scale), for the code panels
 
     def resolve_scale(self, scale: float | None) -> float:
@@ -204,7 +205,23 @@ SURROGATES: dict[str, Surrogate] = {
 }
 
 
-def surrogate_step(forward: str = "sign", surrogate: str = "sigmoid",
+CUSTOM = "custom"  # in place of a registry id: your own backward formula g(x)
+
+
+def surrogate_entry(surrogate: str, backward: str | None = None) -> Surrogate:
+    """The registry's surrogate ``surrogate``, or for CUSTOM one made of your formula ``backward``
+    (g in x, no scale parameter). Each formula's text is part of what a compiled trainer is for."""
+    if surrogate != CUSTOM:
+        if backward is not None:
+            raise ValueError(f"a backward formula goes with surrogate {CUSTOM!r} only")
+        return require_choice(SURROGATES, surrogate, "surrogate")
+    if backward is None:
+        raise ValueError(f"surrogate {CUSTOM!r} needs its backward formula g(x)")
+    g = formula(backward)
+    return Surrogate(CUSTOM, "Your backward g", g.latex, "", "your own formula", None, lambda x, k: g(x), None, g.code)
+
+
+def surrogate_step(forward: str = "sign", surrogate: str | Surrogate = "sigmoid",
                    scale: float | Tensor | None = None) -> Callable[[Tensor], Tensor]:
     """An elementwise op: the ``forward`` step, with the ``surrogate`` derivative as its gradient.
 
@@ -213,11 +230,11 @@ def surrogate_step(forward: str = "sign", surrogate: str = "sigmoid",
     change it without retracing. The op is a valid Keras activation:
     ``keras.layers.Dense(8, activation=surrogate_step("sign", "atan"))``."""
     step = require_choice(STEPS, forward, "forward step")
-    entry = require_choice(SURROGATES, surrogate, "surrogate")
+    entry = surrogate if isinstance(surrogate, Surrogate) else require_choice(SURROGATES, surrogate, "surrogate")
     if not isinstance(scale, (tf.Tensor, tf.Variable)):
         scale = entry.resolve_scale(scale)
     op = elementwise_custom_gradient(step.forward, lambda x, y: entry.derivative(x, parameter_as(scale, x.dtype)))
-    op.__name__ = f"{forward}_{surrogate}"  # Keras names activations after the callable
+    op.__name__ = f"{forward}_{entry.id}"  # Keras names activations after the callable
     return op
 
 

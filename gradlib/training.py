@@ -25,7 +25,7 @@ import tensorflow as tf
 from gradlib import compiled
 from gradlib.core import require_choice, require_finite, require_int_in_range
 from gradlib.settings import GridSetting, Setting, one_two_five
-from gradlib.surrogates import STEPS, SURROGATES, surrogate_step
+from gradlib.surrogates import STEPS, Surrogate, surrogate_entry, surrogate_step
 
 MAX_STEPS = 5000
 MAX_IDLE_TRAINERS = 32  # compiled trainers kept for reuse; each holds one small graph (~0.5 MB)
@@ -89,8 +89,9 @@ class TrainingConfig:
     """The notebook's defaults: x0 = −1, target 1, sign with the sigmoid surrogate, Adam(0.1)."""
 
     forward: str = "sign"
-    surrogate: str = "sigmoid"
+    surrogate: str = "sigmoid"  # a registry id, or "custom" with your formula in ``backward``
     scale: float | None = None  # None: the surrogate's default
+    backward: str | None = None  # your backward formula g(x), for surrogate="custom"
     optimizer: str = "adam"
     settings: Mapping[str, float] = field(default_factory=dict)  # unset ones take their defaults
     x0: float = X0.default
@@ -106,9 +107,12 @@ class TrainingConfig:
                              f"it takes: {', '.join(s.name for s in spec.settings)}")
         return {s.name: s.check(self.settings.get(s.name, s.default)) for s in spec.settings}
 
+    def surrogate_entry(self) -> Surrogate:
+        return surrogate_entry(self.surrogate, self.backward)
+
     def validate(self) -> None:
         require_choice(STEPS, self.forward, "forward step")
-        require_choice(SURROGATES, self.surrogate, "surrogate").resolve_scale(self.scale)
+        self.surrogate_entry().resolve_scale(self.scale)
         self.resolved_settings()
         require_finite(self.x0, "x0")
         require_finite(self.target, "target")
@@ -260,7 +264,7 @@ def count_trace() -> None:
 class _Trainer:
     """One compiled loop with its own variable, scale, target and optimizer."""
 
-    def __init__(self, forward: str, surrogate: str, optimizer: str):
+    def __init__(self, forward: str, surrogate: str, backward: str | None, optimizer: str):
         self.x = tf.Variable(0.0, name="x")
         self.target = tf.Variable(0.0, name="target")
         self.scale = tf.Variable(1.0, name="scale")
@@ -268,14 +272,14 @@ class _Trainer:
         # The optimizer's slots for x, e.g. Adam's "momentum" (m) and "velocity" (v).
         self.state = {v.name.removeprefix("x_0_"): v for v in self.optimizer.keras.variables
                       if v.name.startswith("x_0_")}
-        self.step_fn = surrogate_step(forward, surrogate, self.scale)
+        self.step_fn = surrogate_step(forward, surrogate_entry(surrogate, backward), self.scale)
         self.run = tf.function(self._run, input_signature=[tf.TensorSpec([], tf.int32)])
         compiled.trace_once(self.run)
 
     def reset(self, config: TrainingConfig, settings: Mapping[str, float]) -> None:
         self.x.assign(config.x0)
         self.target.assign(config.target)
-        self.scale.assign(SURROGATES[config.surrogate].resolve_scale(config.scale))
+        self.scale.assign(config.surrogate_entry().resolve_scale(config.scale))
         self.optimizer.reset(settings)
 
     def _run(self, count: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -333,7 +337,7 @@ def train_in_chunks(config: TrainingConfig, chunk_steps: int = 100) -> Iterator[
     recorded value is inf or NaN, keeping the history before it, and says so in ``stopped``."""
     config.validate()
     settings = config.resolved_settings()
-    key = (config.forward, config.surrogate, config.optimizer)
+    key = (config.forward, config.surrogate, config.backward, config.optimizer)
     with _POOL.borrow(key) as trainer:
         trainer.reset(config, settings)
         for columns, stopped in run_in_chunks(lambda count: trainer.run(tf.constant(count)), config.steps,

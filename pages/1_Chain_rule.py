@@ -1,35 +1,45 @@
 """The chain rule through custom gradients: f composed `depth` times, stage by stage."""
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 import gradlib
-from gradlib import CHAIN_X, DEPTH, ELEMENTARY, backward_stages
+from gradlib import CHAIN_X, DEPTH, ELEMENTARY, Elementary, backward_stages, formula
 from ui import figures, snippets
-from ui.widgets import Controls, chart, code_panel, page_header, what_to_try
+from ui.widgets import Controls, chain_check, chart, code_panel, formula_pair, page_header, what_to_try
+
+CUSTOM = "custom"
 
 page_header("Chain rule", "⛓️", "Compose f with itself and watch every custom backward function receive the "
             "upstream gradient, multiply it by its local derivative and pass the downstream gradient on.")
 
 controls = Controls("chain")
-fn = controls.choice("fn", "Function f", list(ELEMENTARY), "square")
+fn = controls.choice("fn", "Function f", [*ELEMENTARY, CUSTOM], "square",
+                     help=f"{CUSTOM}: your own f and backward g, typed below (see the Your gradient page)")
+pair = formula_pair(controls, where=st.sidebar) if fn == CUSTOM else None
 x = controls.number("x", CHAIN_X)
 # A new depth shows every backward stage again, however the depth was changed (drag or keys).
 depth = controls.number("depth", DEPTH, help="y = f(f(…f(x))), n times", on_change=lambda: controls.forget("reveal"))
 dtype = controls.choice("dtype", "Precision", ["float32", "float64"], "float32", horizontal=True)
 log_scale = controls.toggle("log", "Log scale for the curves", help="plots |y| and |dy/dx|")
+if fn == CUSTOM and pair is None:
+    st.stop()  # the sidebar says what is wrong with the formula
+# A function is its id, or for your own the two formulas' texts: what the caches below key on.
+function = (fn,) if pair is None else (fn, pair[0].text, pair[1].text)
 
+
+def entry_of(function: tuple[str, ...]) -> gradlib.Elementary:
+    return ELEMENTARY[function[0]] if len(function) == 1 else Elementary.from_formulas(*map(formula, function[1:]))
 
 
 @st.cache_data(max_entries=1024)
-def checked(fn: str, x: float, depth: int, dtype: str) -> gradlib.ChainCheck:
+def checked(function: tuple[str, ...], x: float, depth: int, dtype: str) -> gradlib.ChainCheck:
     # Cached by value, a copy per caller: a class on the same settings computes it once.
-    return gradlib.check_chain(fn, x, depth, dtype)
+    return gradlib.check_chain(entry_of(function), x, depth, dtype)
 
 
-entry = ELEMENTARY[fn]
-check = checked(fn, x, depth, dtype)
+entry = entry_of(function)
+check = checked(function, x, depth, dtype)
 trace = check.trace
 
 st.latex(rf"y = \underbrace{{f(f(\cdots f(x)))}}_{{{depth}\text{{ times}}}}, \qquad f(x) = {entry.latex},"
@@ -37,32 +47,7 @@ st.latex(rf"y = \underbrace{{f(f(\cdots f(x)))}}_{{{depth}\text{{ times}}}}, \qq
 st.latex(r"\frac{dy}{dx} = \frac{dy}{dx_{0}} \cdots \frac{dx_i}{dx_{i+1}} \cdots \frac{dx_n}{dx}, \qquad"
          r"\text{downstream} = \underbrace{\frac{dx_{i}}{dx_{i+1}}}_{\text{local (current)}} \times \text{upstream}")
 
-if check.problem:
-    st.error(check.problem, icon="⚠️")
-
-left, right = st.columns([1, 3])
-left.metric("dy/dx (custom gradients)", f"{trace.dydx:.9g}")
-with right:
-    st.markdown("**The trace**: forward from stage 1, backward from stage n (what each `grad` received and returned)")
-    st.dataframe(pd.DataFrame({
-        "stage": [s.stage for s in trace.forward],
-        "input x_i": [s.input for s in trace.forward],
-        "output f(x_i)": [s.output for s in trace.forward],
-        "upstream": [b.upstream for b in reversed(trace.backward)],
-        "local f'(x_i)": [b.local_grad for b in reversed(trace.backward)],
-        "downstream": [b.downstream for b in reversed(trace.backward)],
-    }), hide_index=True, key="trace")
-left.code("\n".join([f"x={s.input:g}\ty={s.output:g}" for s in trace.forward]
-                    + [f"x={b.input:g}\tupstream={b.upstream:g}\tcurrent={b.local_grad:g}\tdownstream={b.downstream:g}"
-                       for b in trace.backward] + [f"\nfinal dy/dx={trace.dydx:g}"]), language="text")
-right.markdown("**The same dy/dx four ways**")
-right.dataframe(pd.DataFrame({
-    "method": [e.label for e in check.estimates],
-    "dy/dx": [f"{e.value:.9g}" for e in check.estimates],
-    "relative error vs closed form": ["(reference)" if e.method == "closed_form" else
-                                      "n/a (not finite)" if np.isnan(e.rel_error) else f"{e.rel_error:.2e}"
-                                      for e in check.estimates],
-}), hide_index=True, key="checks")
+chain_check(check)
 
 st.subheader("The chain, and the gradient flowing back")
 revealed = controls.number("reveal", backward_stages(depth), where=st,
@@ -75,14 +60,14 @@ if 0 < revealed < depth:
 
 
 @st.cache_data(max_entries=256)
-def curve(fn: str, depth: int, dtype: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    xs = np.linspace(-3.0, 3.0, 601)
+def curve(function: tuple[str, ...], depth: int, dtype: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    xs = np.linspace(CHAIN_X.low, CHAIN_X.high, 601)
     with np.errstate(over="ignore", invalid="ignore"):
-        return (xs, *gradlib.chain_curve(fn, depth, xs, dtype))
+        return (xs, *gradlib.chain_curve(entry_of(function), depth, xs, dtype))
 
 
 st.subheader("y and dy/dx over x")
-xs, ys, slopes = curve(fn, depth, dtype)
+xs, ys, slopes = curve(function, depth, dtype)
 chart(figures.chain_curve_figure(xs, ys, slopes, x, trace.y, trace.dydx, log_scale), key="curves")
 if not (np.all(np.isfinite(ys)) and np.all(np.isfinite(slopes))):
     st.caption(f"Gaps in the curves are where y or dy/dx is inf or NaN in {dtype}.")
@@ -96,4 +81,4 @@ what_to_try(
     "for sin from 0.42 at depth 1 to 0.040 at depth 12, for tanh from 0.071 to 0.0028.",
     "exp at depth 3 and x = 1: exp(exp(e)) is already 3.8 million; see how fast the gradient grows.",
 )
-code_panel(snippets.chain_code(fn, x, depth, dtype))
+code_panel(snippets.chain_code(entry, x, depth, dtype))

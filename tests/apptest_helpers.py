@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import json
 from pathlib import Path
 
@@ -18,17 +20,19 @@ PAGES = {
     "training": "pages/4_Training.py",
     "network": "pages/5_Binarized_network.py",
     "fixes": "pages/6_Gradient_fixes.py",
+    "yours": "pages/7_Your_gradient.py",
 }
 TIMEOUT = 60  # the first import of TensorFlow alone takes ~3 s here
 
 
 def open_page(page: str, **params: str | list[str]) -> AppTest:
     """Run a page as a visitor following a link with ``params`` would see it."""
-    app = AppTest.from_file(str(ROOT / PAGES[page]), default_timeout=TIMEOUT)
+    # Run as the app runs it, under its entry point: page links resolve against dashboard.py.
+    app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
     app.page = page  # widget keys are "<page>_<name>": see widget()
     for key, value in params.items():
         app.query_params[key] = value
-    app.run()
+    app.switch_page(PAGES[page]).run()
     assert not app.exception, [e.value for e in app.exception]
     return app
 
@@ -59,3 +63,11 @@ def numbers(trace: dict, axis: str = "y") -> list[float]:
     if isinstance(values, dict):
         return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
     return values
+
+
+def run_code(code: str) -> str:
+    """Run a code panel's script as a user would paste it, and return what it prints."""
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        exec(compile(code, "<code panel>", "exec"), {"__name__": "__code_panel__"})  # our generated code
+    return output.getvalue()

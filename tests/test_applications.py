@@ -1,14 +1,12 @@
 """The binarized network and the three gradient fixes: gradlib, figures, code panels and pages."""
 
-import contextlib
-import io
 import math
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from apptest_helpers import figures, metrics, open_page, warnings
+from apptest_helpers import figures, metrics, open_page, run_code, warnings
 from gradlib import fixes
 from gradlib.networks import (DATASETS, POINTS, REAL_VALUED, NetworkConfig, build_model, initial_weights,
                               make_dataset, train_network, train_network_in_chunks)
@@ -140,12 +138,6 @@ def test_descent_demos_show_the_effect():
 
 # ---- code panels -----------------------------------------------------------------------------
 
-def _run(code: str) -> str:
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        exec(compile(code, "<snippet>", "exec"), {"__name__": "__snippet__"})
-    return output.getvalue()
-
 
 @pytest.mark.parametrize("config", [
     NetworkConfig(), NetworkConfig(dataset="xor", surrogate="atan", optimizer="sgd", settings={"learning_rate": 0.1}),
@@ -153,21 +145,21 @@ def _run(code: str) -> str:
 ])
 def test_network_snippet_reproduces_the_page(config):
     history = train_network(config)
-    printed = _run(snippets.network_code(config))
+    printed = run_code(snippets.network_code(config))
     assert printed.strip() == f"final loss={history.loss[-1]:.6g} accuracy={history.final_accuracy:.4g}"
 
 
 def test_fix_snippets_print_the_pages_numbers():
-    assert _run(snippets.log1pexp_code(100.0)).split() == ["y=100", "stable", "dy/dx=1", "docs", "dy/dx=1",
+    assert run_code(snippets.log1pexp_code(100.0)).split() == ["y=100", "stable", "dy/dx=1", "docs", "dy/dx=1",
                                                           "autodiff", "dy/dx=nan"]
     for x in (-20.0, -12.0, 3.0, 88.0):
         gradients = fixes.compare_log1pexp(np.array([x])).gradients
-        assert _run(snippets.log1pexp_code(x)).splitlines() == [
+        assert run_code(snippets.log1pexp_code(x)).splitlines() == [
             f"y={float(fixes.log1pexp(x)):.9g}",
             *(f"{method} dy/dx={gradients[method][0]:.9g}" for method in ("stable", "docs", "autodiff"))]
     for demo, parameter in (("clip", 1.0), ("reverse", 0.7)):
         run = fixes.descent_demo(demo, -2.0, parameter, 0.1, 40)
-        lines = _run(snippets.descent_code(demo, -2.0, parameter, 0.1, 40)).splitlines()
+        lines = run_code(snippets.descent_code(demo, -2.0, parameter, 0.1, 40)).splitlines()
         assert lines[0].endswith(f"x={run.x_with[-1]:.6g}") and lines[1].endswith(f"x={run.x_without[-1]:.6g}")
 
 

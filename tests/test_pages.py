@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import gradlib
-from apptest_helpers import PAGES, ROOT, figures, metrics, numbers, open_page, warnings, widget
+from apptest_helpers import PAGES, ROOT, figures, metrics, numbers, open_page, run_code, warnings, widget
 
 
 def test_home_page_shows_without_tensorflow():
@@ -15,7 +15,7 @@ def test_home_page_shows_without_tensorflow():
             f"app = AppTest.from_file({str(ROOT / 'dashboard.py')!r}, default_timeout=30); app.run(); "
             "assert not app.exception; print(len(app.get('page_link')), 'tensorflow' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert result.stdout.split() == ["6", "False"]
+    assert result.stdout.split() == ["7", "False"]
 
 
 def test_home_page_links_every_page():
@@ -380,3 +380,80 @@ def test_training_malformed_links_fall_back_with_a_note():
         assert f"value for `{key}`" in notes
     table = app.dataframe[0].value
     np.testing.assert_allclose(table["x"], NOTEBOOK_X, atol=1e-4)
+
+
+# ---- Your gradient ---------------------------------------------------------------------------
+
+def test_yours_defaults_are_the_notebook_foo():
+    app = open_page("yours")
+    assert "agrees with the exact derivative" in app.success[0].value
+    assert metrics(app)["dy/dx (custom gradients)"] == "1024"
+    assert "x=2\tupstream=256\tcurrent=4\tdownstream=1024" in app.code[0].value
+    top, bottom = figures(app)[0]["data"][0], figures(app)[0]["data"][1:]
+    xs = np.array(numbers(top, "x"))
+    np.testing.assert_allclose(numbers(top), xs ** 2, rtol=1e-6)  # f(x) = x², drawn
+    assert [t["name"] for t in bottom] == ["f′ exact (sympy)", "TF autodiff of f", "finite difference",
+                                           "g, your backward"]
+
+
+def test_yours_typed_backward_is_checked_live():
+    app = open_page("yours")
+    app.text_input(key="yours_g").input("4*x").run()
+    assert "wrong by a factor 2 everywhere" in app.warning[0].value
+    assert metrics(app)["dy/dx (custom gradients)"] == "8192"  # 2³ × 1024 through three stages
+    shaded = [s for s in figures(app)[0]["layout"]["shapes"] if s["type"] == "rect"]
+    # Wrong everywhere but at x = 0, where 4x and 2x are both 0.
+    assert [(round(s["x0"], 3), round(s["x1"], 3)) for s in shaded] == [(-3.005, -0.005), (0.005, 3.005)]
+    app.text_input(key="yours_g").input("2*x +").run()
+    assert "ends too early" in app.error[0].value and not app.get("plotly_chart")
+
+
+def test_yours_surrogate_is_labelled_not_an_error():
+    app = open_page("yours", f="x/abs(x)", g="sigmoid(x)*(1 - sigmoid(x))")
+    assert "surrogate gradient, on purpose" in app.info[0].value and not app.warning
+
+
+def test_yours_code_panel_reproduces_the_numbers():
+    app = open_page("yours", f="sin(x)", g="cos(x)", x="0.5", depth="4", dtype="float64")
+    printed = run_code(app.code[-1].value)
+    assert f"final dy/dx={float(metrics(app)['dy/dx (custom gradients)']):.9g}" in printed
+
+
+def test_yours_links_carry_the_pair_to_the_other_pages():
+    app = open_page("yours", f="sin(x)", g="2*cos(x)")
+    links = {link.label: link for link in app.get("page_link")}
+    chain = links["In the chain rule"].proto
+    assert chain.page == "Chain_rule" and "fn=custom" in chain.query_string
+    assert "f=sin%28x%29" in chain.query_string and "g=2%2Acos%28x%29" in chain.query_string
+    assert "surrogate=custom" in links["g as the surrogate in training"].proto.query_string
+    app = open_page("chain", fn="custom", f="sin(x)", g="2*cos(x)", x="0.5", depth="2")
+    expected = gradlib.trace_chain(gradlib.Elementary.from_formulas(gradlib.formula("sin(x)"),
+                                                                    gradlib.formula("2*cos(x)")), 0.5, 2)
+    assert float(metrics(app)["dy/dx (custom gradients)"]) == pytest.approx(expected.dydx, rel=1e-6)
+    app = open_page("training", surrogate="custom", g="1")  # the straight-through estimator, typed
+    expected = gradlib.train(gradlib.TrainingConfig(surrogate="ste"))
+    assert metrics(app)["final x"] == f"{expected.x[-1]:.6g}"
+    app = open_page("network", surrogate="custom", g="sigmoid(x)*(1 - sigmoid(x))", steps="60")
+    expected = gradlib.train_network(gradlib.NetworkConfig(surrogate="custom", steps=60,
+                                                           backward="sigmoid(x)*(1 - sigmoid(x))"))
+    assert metrics(app)["training accuracy"] == f"{expected.final_accuracy:.1%}"
+
+
+@pytest.mark.parametrize("page, params", [
+    ("yours", {"f": "__import__('os')"}), ("yours", {"g": "x" * 5000}), ("chain", {"fn": "custom", "f": "lambda: 1"}),
+    ("training", {"surrogate": "custom", "g": "().__class__"}), ("network", {"surrogate": "custom", "g": "9**9**9"}),
+])
+def test_a_bad_formula_in_a_link_opens_the_default_with_a_note(page, params):
+    app = open_page(page, **params)
+    name = next(k for k in params if k in ("f", "g"))
+    assert f"value for `{name}`" in warnings(app)[0] and not app.exception
+
+
+def test_each_typed_formula_costs_at_most_one_trainer():
+    app = open_page("training", surrogate="custom", g="1")
+    before = gradlib.training.trace_count()
+    for _ in range(2):
+        for text in ("2*exp(-x**2)", "1/(1 + 5*abs(x))**2"):
+            app.text_input(key="training_g").input(text).run()
+            assert not app.exception
+    assert gradlib.training.trace_count() - before == 2

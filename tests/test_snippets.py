@@ -1,21 +1,14 @@
 """'Code for this view' is runnable and prints the numbers the page shows (gradlib's)."""
 
-import contextlib
-import io
 import re
 
 import pytest
 
 import gradlib
+from apptest_helpers import run_code
 from gradlib import BIVARIATE, ELEMENTARY, OPTIMIZERS, SURROGATES, TrainingConfig
 from ui import snippets
 
-
-def run(code: str) -> str:
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        exec(compile(code, "<snippet>", "exec"), {"__name__": "__snippet__"})
-    return output.getvalue()
 
 
 def value_after(label: str, text: str) -> float:
@@ -23,7 +16,7 @@ def value_after(label: str, text: str) -> float:
 
 
 def test_chain_snippet_prints_the_notebook_trace():
-    printed = run(snippets.chain_code("square", 2.0, 3, "float32"))
+    printed = run_code(snippets.chain_code("square", 2.0, 3, "float32"))
     assert printed.splitlines() == ["x=2\ty=4", "x=4\ty=16", "x=16\ty=256",
                                     "x=16\tupstream=1\tcurrent=32\tdownstream=32",
                                     "x=4\tupstream=32\tcurrent=8\tdownstream=256",
@@ -35,7 +28,7 @@ def test_chain_snippet_prints_the_notebook_trace():
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_chain_snippet_matches_gradlib(fn, dtype):
     trace = gradlib.trace_chain(fn, 0.45, 3, dtype)
-    printed = run(snippets.chain_code(fn, 0.45, 3, dtype))
+    printed = run_code(snippets.chain_code(fn, 0.45, 3, dtype))
     assert value_after("final y", printed) == pytest.approx(trace.y, rel=1e-6)
     assert value_after("final dy/dx", printed) == pytest.approx(trace.dydx, rel=1e-6)
 
@@ -44,7 +37,7 @@ def test_chain_snippet_matches_gradlib(fn, dtype):
 @pytest.mark.parametrize("unconnected", ["none", "zero"])
 def test_multivar_snippet_matches_gradlib(fn, unconnected):
     expected = gradlib.partial_derivatives(fn, 2.0, 3.0, unconnected)
-    printed = run(snippets.multivar_code(fn, 2.0, 3.0, unconnected))
+    printed = run_code(snippets.multivar_code(fn, 2.0, 3.0, unconnected))
     assert value_after("z", printed) == pytest.approx(expected.z)
     assert value_after("dz/dx", printed) == pytest.approx(expected.dz_dx)
     assert value_after("dz/dy", printed) == pytest.approx(expected.dz_dy)
@@ -56,7 +49,7 @@ def test_multivar_snippet_matches_gradlib(fn, unconnected):
 def test_surrogate_snippet_matches_gradlib_for_every_surrogate(forward):
     for x in (3.0, -0.4, 0.0):
         chosen = [(s, SURROGATES[s].scaled(1.5)) for s in SURROGATES]
-        printed = run(snippets.surrogate_code(forward, chosen, x))
+        printed = run_code(snippets.surrogate_code(forward, chosen, x))
         for surrogate, parameter in chosen:
             line = next(line for line in printed.splitlines() if line.startswith(f"{surrogate}:"))
             y, gradient = (float(v) for v in re.findall(r"=(\S+)", line))
@@ -72,7 +65,7 @@ def test_surrogate_snippet_matches_gradlib_for_every_surrogate(forward):
 
 
 def test_surrogate_snippet_defaults_print_the_notebook():
-    printed = run(snippets.surrogate_code("sign", [("sigmoid", 1.0)], 3.0))
+    printed = run_code(snippets.surrogate_code("sign", [("sigmoid", 1.0)], 3.0))
     # The notebook printed 0.0451766551: its float32 σ(1 − σ) cancels in the last digits, which
     # σ(x)·σ(−x) does not (it prints 0.0451766588; exact 0.0451766597), so to float32 rounding.
     assert printed.startswith("sigmoid: y=1 dy/dx=")
@@ -83,7 +76,7 @@ def test_surrogate_snippet_defaults_print_the_notebook():
 def test_training_snippet_matches_gradlib(optimizer):
     config = TrainingConfig(optimizer=optimizer, surrogate="atan", scale=3.0, steps=40)
     history = gradlib.train(config)
-    rows = [line.split() for line in run(snippets.training_code(config)).splitlines()[1:]]
+    rows = [line.split() for line in run_code(snippets.training_code(config)).splitlines()[1:]]
     assert [int(row[0]) for row in rows] == [0, 10, 20, 30, 39]
     for row in rows:
         step = int(row[0])
@@ -96,6 +89,6 @@ def test_training_snippet_matches_gradlib(optimizer):
 
 
 def test_training_snippet_defaults_print_the_notebook_table():
-    rows = run(snippets.training_code(TrainingConfig())).splitlines()
+    rows = run_code(snippets.training_code(TrainingConfig())).splitlines()
     assert rows[0] == "step loss grad x y"
     assert rows[1].split()[:2] == ["0", "2"] and float(rows[2].split()[3]) == pytest.approx(0.0995881185, abs=1e-4)

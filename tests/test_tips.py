@@ -249,10 +249,35 @@ def test_fixes_reverse_tips():
     assert set(numbers(figures(page)[0]["data"][0])) == {-2.0}  # nothing reaches x
 
 
+# ---- Your gradient ---------------------------------------------------------------------------
+
+def test_yours_tips():
+    app = open_page("yours")
+    assert "x = 2, depth 3 ends in 1024" in tip(app, "yours", "The notebook's foo")
+    assert metrics(app)["dy/dx (custom gradients)"] == "1024" and 8 * 2 ** 7 == 1024
+
+    text = tip(app, "yours", "Make a mistake on purpose")
+    wrong = open_page("yours", g="4*x")
+    assert "factor 2 everywhere" in text and "factor 2 everywhere" in wrong.warning[0].value
+    assert "8 times too large at depth 3" in text and metrics(wrong)["dy/dx (custom gradients)"] == str(8 * 1024)
+
+    assert "differentiable sign" in tip(app, "yours", "A surrogate: f = x/abs(x)")
+    assert "surrogate" in open_page("yours", f="x/abs(x)", g="sigmoid(x)*(1-sigmoid(x))").info[0].value
+
+    text = tip(app, "yours", "A gradient that is right except at one point")
+    at_one_point = open_page("yours", f="abs(x)", g="sign(x) + 0.5*(1 - abs(sign(x)))")
+    assert "f = abs(x), g = sign(x) + 0.5*(1 - abs(sign(x)))" in text
+    assert "agrees except near x = 0" in at_one_point.warning[0].value  # g(0) = 0.5; |x|' is 0 there (sympy)
+
+    text = tip(app, "yours", "exp(exp(exp(x))) over −3 to 3")
+    overflow = open_page("yours", f="exp(exp(exp(x)))", g="exp(x)*exp(exp(x))*exp(exp(exp(x)))")
+    assert "overflows" in overflow.error[0].value and float(mpmath.exp(mpmath.exp(mpmath.exp(2)))) > 3.4e38
+
+
 # ---- and nothing unchecked -------------------------------------------------------------------
 
 VIEWS = {"chain": [{}], "multivar": [{}], "surrogates": [{}], "training": [{}], "network": [{}],
-         "fixes": [{}, {"example": "clip"}, {"example": "reverse"}]}
+         "fixes": [{}, {"example": "clip"}, {"example": "reverse"}], "yours": [{}]}
 
 
 def test_every_tip_that_states_a_number_is_checked():

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from gradlib.chain import ChainTrace
+from gradlib.custom import BackwardCheck
 from gradlib.fixes import WRONG_REL_ERROR, DescentRun, Log1pexpComparison
 from gradlib.networks import NetworkHistory
 from gradlib.training import TrainingHistory
@@ -265,3 +266,25 @@ def descent_figure(run: DescentRun, fixed_label: str) -> go.Figure:
                         showlegend=False, line=dict(color=color), xaxis="x2", yaxis="y2")]
     base = _grid_layout(1, 2, ("x after each step", "gradient x received"))
     return _figure(traces, "descent", 360, base)
+
+
+def backward_check_figure(check: BackwardCheck, x: float) -> go.Figure:
+    """f over the range (top); your g against f′ three ways (bottom), where g is wrong shaded."""
+    traces = [dict(type="scatter", x=check.x, y=_plottable(check.forward), mode="lines", name="f(x)",
+                   line=dict(color=FORWARD_COLOR, width=3))]
+    for name, values, color, dash, width in (("f′ exact (sympy)", check.exact, "#7f7f7f", "solid", 7),
+                                             ("TF autodiff of f", check.autodiff, "#2ca02c", "dot", 3),
+                                             ("finite difference", check.finite_difference, "#ff7f0e", "dash", 2),
+                                             ("g, your backward", check.backward, BACKWARD_COLOR, "solid", 2)):
+        traces.append(dict(type="scatter", x=check.x, y=_plottable(values), mode="lines", name=name,
+                           line=dict(color=color, dash=dash, width=width), xaxis="x2", yaxis="y2"))
+    shapes = [_vline(x), _vline(x, "2")]
+    # One rectangle per run of wrong points (edges half a grid step out, so a lone point shows).
+    half = (check.x[1] - check.x[0]) / 2
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], check.wrong.astype(int), [0]])))
+    for start, end in zip(edges[::2], edges[1::2]):
+        shapes.append(dict(type="rect", xref="x2", yref="y2 domain", x0=check.x[start] - half,
+                           x1=check.x[end - 1] + half, y0=0, y1=1, fillcolor=BACKWARD_COLOR, opacity=0.1,
+                           line=dict(width=0)))
+    base = _grid_layout(2, 1, ("f(x)", "g(x) against f′(x)"))
+    return _figure(traces, "backward-check", 560, base, shapes=shapes, xaxis2=dict(base["xaxis2"], title=dict(text="x")))

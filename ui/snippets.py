@@ -8,13 +8,17 @@ from __future__ import annotations
 from typing import Sequence
 
 from gradlib import BIVARIATE, ELEMENTARY, OPTIMIZERS, STEPS, SURROGATES
+from gradlib.elementary import Elementary
+from gradlib.surrogates import Surrogate, surrogate_entry
 from gradlib.networks import REAL_VALUED, NetworkConfig
 from gradlib.training import TrainingConfig
 
 
-def chain_code(fn: str, x: float, depth: int, dtype: str) -> str:
-    entry = ELEMENTARY[fn]
-    return f'''import tensorflow as tf
+def chain_code(fn: str | Elementary, x: float, depth: int, dtype: str) -> str:
+    """``fn`` is a registry id or an entry of one's own (typed formulas: see Elementary.from_formulas)."""
+    entry = ELEMENTARY[fn] if isinstance(fn, str) else fn
+    uses_math = "math." in entry.forward_code + entry.local_grad_code  # pi and e are written math.pi, math.e
+    return f'''{"import math" + chr(10) + chr(10) if uses_math else ""}import tensorflow as tf
 
 
 @tf.custom_gradient
@@ -23,7 +27,7 @@ def f(x):
     print(f"x={{x.numpy():.6g}}\ty={{y.numpy():.6g}}")
 
     def grad(upstream):
-        local_grad = {entry.local_grad_code}  # f'(x) = {entry.derivative_latex}
+        local_grad = {entry.local_grad_code}  # {entry.derivative_latex}
         downstream = upstream * local_grad
         print(f"x={{x.numpy():.6g}}\\tupstream={{upstream.numpy():.6g}}\\t"
               f"current={{local_grad.numpy():.6g}}\\tdownstream={{downstream.numpy():.6g}}")
@@ -78,10 +82,10 @@ print("dx/dy=", tape.gradient(x, y, unconnected_gradients=mode))
 '''
 
 
-def _surrogate_function(surrogate: str, parameter: float | None) -> str:
-    entry = SURROGATES[surrogate]
+def _surrogate_function(surrogate: str | Surrogate, parameter: float | None) -> str:
+    entry = SURROGATES[surrogate] if isinstance(surrogate, str) else surrogate
     signature = "x" if parameter is None else f"x, k={parameter!r}"
-    return f'''def {surrogate}_grad({signature}):
+    return f'''def {entry.id}_grad({signature}):
     """{entry.name}: {entry.reference}"""
     return {entry.derivative_code}
 '''
@@ -117,9 +121,8 @@ for name, derivative in [{table}]:
 '''
 
 
-def _surrogate_parameter(surrogate: str, scale: float | None) -> float | None:
+def _surrogate_parameter(entry: Surrogate, scale: float | None) -> float | None:
     """The value the surrogate will use (its default when ``scale`` is None), or None if it has none."""
-    entry = SURROGATES[surrogate]
     return None if entry.scale is None else entry.resolve_scale(scale)
 
 
@@ -131,7 +134,8 @@ def _optimizer_call(optimizer: str, settings: dict[str, float]) -> str:
 
 
 def training_code(config: TrainingConfig) -> str:
-    parameter = _surrogate_parameter(config.surrogate, config.scale)
+    entry = config.surrogate_entry()
+    parameter = _surrogate_parameter(entry, config.scale)
     call = f"{config.surrogate}_grad(x)"
     return f'''import math
 
@@ -139,7 +143,7 @@ import keras
 import tensorflow as tf
 
 
-{_surrogate_function(config.surrogate, parameter)}
+{_surrogate_function(entry, parameter)}
 
 @tf.custom_gradient
 def step(x):
@@ -174,13 +178,16 @@ def network_code(config: NetworkConfig) -> str:
     """A Keras script: the same model, data, initial weights and optimizer, trained full-batch."""
     if config.surrogate == REAL_VALUED:
         activation = '"tanh"  # the real-valued reference network'
+    elif config.backward is not None:
+        activation = (f'surrogate_step("sign", surrogate_entry("custom", {config.backward!r}))  # sign forward, '
+                      'your g backward')
     else:
-        scale = _surrogate_parameter(config.surrogate, config.scale)
+        scale = _surrogate_parameter(surrogate_entry(config.surrogate), config.scale)
         activation = f'surrogate_step("sign", "{config.surrogate}", {scale!r})  # sign forward, surrogate backward'
     return f'''import keras
 import tensorflow as tf
 
-from gradlib import surrogate_step
+from gradlib import {"surrogate_entry, " if config.backward is not None else ""}surrogate_step
 from gradlib.networks import initial_weights, make_dataset
 
 points, labels = make_dataset("{config.dataset}", seed={config.seed})

@@ -9,11 +9,15 @@ from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
+import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 if TYPE_CHECKING:  # the home page uses no gradlib, so imports no TensorFlow
+    from gradlib.chain import ChainCheck
+    from gradlib.expressions import Formula
     from gradlib.settings import GridSetting, Setting
 
 # Plotly's own toolbar minus the buttons that fetch things or clutter a projector.
@@ -178,6 +182,16 @@ class Controls:
         self._publish(name, value, default, value or [""])
         return value
 
+    def text(self, name: str, label: str, default: str, accepts: Callable[[str], bool], max_chars: int,
+             help: str | None = None, where=None) -> str:
+        """A text input; a link's value must be one text that ``accepts`` (e.g. a formula that parses)."""
+        key = self.key(name)
+        self._start(name, key, lambda raw: raw[0] if len(raw) == 1 and accepts(raw[0]) else None, default,
+                    "a formula this page can use")
+        value = (where or self.where).text_input(label, key=key, max_chars=max_chars, help=help)
+        self._publish(name, value, default, value)
+        return value
+
     def toggle(self, name: str, label: str, default: bool = False, help: str | None = None, where=None) -> bool:
         key = self.key(name)
         self._start(name, key, lambda raw: {"true": True, "false": False}.get(raw[0].lower()) if len(raw) == 1
@@ -185,6 +199,15 @@ class Controls:
         value = (where or self.where).toggle(label, key=key, help=help)
         self._publish(name, value, default, str(value).lower())
         return value
+
+
+def plain(text: str) -> str:
+    """``text`` with every character Markdown could act on escaped, for st.error/st.warning bodies
+    that quote what a person typed."""
+    return "".join(f"\\{c}" if c in _MARKDOWN_SPECIAL else c for c in text)
+
+
+_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#+-.!|<>~$:=&\"'")
 
 
 def _shown(value: object) -> str:
@@ -223,6 +246,71 @@ def playback(stop_slot: DeltaGenerator) -> Iterator[DeltaGenerator]:
     yield progress
     progress.empty()
     stop_slot.empty()  # the run is over: nothing left to stop
+
+
+def formula_input(controls: Controls, name: str, label: str, default: str, help: str, where) -> Formula | None:
+    """A text input for a formula in x (link key ``name``). A formula that cannot be used is
+    explained where it was typed, and None is returned."""
+    import gradlib  # here, not at the top: this module is also for pages without TensorFlow
+
+    def parses(text: str) -> bool:
+        try:
+            gradlib.formula(text)
+        except gradlib.ExpressionError:
+            return False
+        return True
+
+    text = controls.text(name, label, default, parses, gradlib.MAX_FORMULA_LENGTH, where=where, help=help)
+    try:
+        return gradlib.formula(text)
+    except gradlib.ExpressionError as error:
+        where.error(plain(str(error)), icon=":material/error:")  # it quotes what was typed: no Markdown
+        return None
+
+
+def formula_pair(controls: Controls, where=None) -> tuple[Formula, Formula] | None:
+    """Inputs for a forward f and backward g (link keys ``f`` and ``g``, the notebook's foo by
+    default), side by side on the page or one above the other in ``where``; None if either fails."""
+    import gradlib
+
+    left, right = st.columns(2) if where is None else (where, where)
+    forward = formula_input(controls, "f", "Forward f(x)", gradlib.FORWARD_TEXT, f"In x: {gradlib.expressions.ALLOWED}",
+                            left)
+    backward = formula_input(controls, "g", "Backward g(x): downstream = g(x) × upstream", gradlib.BACKWARD_TEXT,
+                             "The local derivative your backward function multiplies the upstream by", right)
+    return None if forward is None or backward is None else (forward, backward)
+
+
+def chain_check(check: ChainCheck) -> None:
+    """A chain's trace as the notebook prints it and as a table, and its dy/dx four ways."""
+    trace = check.trace
+    if check.problem:
+        st.error(check.problem, icon="⚠️")
+    left, right = st.columns([1, 3])
+    left.metric("dy/dx (custom gradients)", f"{trace.dydx:.9g}")
+    with right:
+        st.markdown("**The trace**: forward from stage 1, backward from stage n (what each `grad` received and "
+                    "returned)")
+        st.dataframe(pd.DataFrame({
+            "stage": [s.stage for s in trace.forward],
+            "input x_i": [s.input for s in trace.forward],
+            "output f(x_i)": [s.output for s in trace.forward],
+            "upstream": [b.upstream for b in reversed(trace.backward)],
+            "local f'(x_i)": [b.local_grad for b in reversed(trace.backward)],
+            "downstream": [b.downstream for b in reversed(trace.backward)],
+        }), hide_index=True, key="trace")
+    left.code("\n".join([f"x={s.input:g}\ty={s.output:g}" for s in trace.forward]
+                        + [f"x={b.input:g}\tupstream={b.upstream:g}\tcurrent={b.local_grad:g}\t"
+                           f"downstream={b.downstream:g}" for b in trace.backward]
+                        + [f"\nfinal dy/dx={trace.dydx:g}"]), language="text")
+    right.markdown("**The same dy/dx four ways**")
+    right.dataframe(pd.DataFrame({
+        "method": [e.label for e in check.estimates],
+        "dy/dx": [f"{e.value:.9g}" for e in check.estimates],
+        "relative error vs closed form": ["(reference)" if e.method == "closed_form" else
+                                          "n/a (not finite)" if np.isnan(e.rel_error) else f"{e.rel_error:.2e}"
+                                          for e in check.estimates],
+    }), hide_index=True, key="checks")
 
 
 def code_panel(code: str) -> None:
