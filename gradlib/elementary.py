@@ -1,40 +1,59 @@
 """Elementary functions for chains: each one a real ``tf.custom_gradient`` op whose backward
-pass multiplies the upstream gradient by the closed-form derivative.
+pass multiplies the upstream gradient by a local derivative.
 
-Every entry also carries NumPy versions of the function and its derivative. They are the
-independent "closed form" the custom gradients are checked against (see ``chain.check_chain``)."""
+Each entry is written once, as two formulas (gradlib.expressions): the forward f in x, and the
+backward's local gradient in x and y = f(x) (a backward may reuse the forward's output, as the
+sigmoid's y(1 − y) does). The TF ops, the LaTeX and the code-panel text all come from them. The
+closed form the custom gradients are checked against is f's exact derivative by sympy, evaluated in
+float64: it never reads the typed backward (see ``chain.check_chain``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
+import sympy
 import tensorflow as tf
 
 from gradlib.core import BackwardObserver, Tensor, elementwise_custom_gradient
-from gradlib.expressions import Formula
-
-
-# The NumPy forms are the reference values, so each avoids cancellation: with e = e^−|x| ≤ 1 the
-# sigmoid neither overflows nor subtracts, σ(x)(1 − σ(x)) is σ(x)·σ(−x), 1 − tanh² x is 1/cosh² x.
-def _sigmoid_np(x: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+from gradlib.expressions import Formula, formula, to_sympy
 
 
 @dataclass(frozen=True)
 class Elementary:
     id: str
-    latex: str  # f(x)
-    derivative_latex: str  # f'(x)
-    forward: Callable[[Tensor], Tensor]  # plain TF ops: TF's own autodiff differentiates these
-    local_grad: Callable[[Tensor, Tensor], Tensor]  # (x, y=f(x)) -> f'(x), the custom backward
-    forward_np: Callable[[np.ndarray], np.ndarray]
-    derivative_np: Callable[[np.ndarray], np.ndarray]
-    # The same two as TF source, for the dashboard's self-contained code panels (tests run them).
-    forward_code: str  # in x
-    local_grad_code: str  # in x and y
+    forward: Formula  # f in x: plain TF ops, so TF's own autodiff differentiates it too
+    backward: Formula  # the custom backward's local gradient, in x and y = f(x)
+
+    def local_grad(self, x: Tensor, y: Tensor) -> Tensor:
+        return self.backward(x, y=y)
+
+    @cached_property
+    def latex(self) -> str:
+        return self.forward.latex
+
+    @cached_property
+    def derivative_latex(self) -> str:
+        """The backward with y written out as f(x): what the stage multiplies by."""
+        return sympy.latex(to_sympy(self.backward.tree).subs(sympy.Symbol("y", real=True),
+                                                              to_sympy(self.forward.tree)))
+
+    @property
+    def forward_code(self) -> str:
+        return self.forward.code
+
+    @property
+    def local_grad_code(self) -> str:
+        return self.backward.code
+
+    def forward_np(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(tf.constant(x, tf.float64)).numpy()
+
+    def derivative_np(self, x: np.ndarray) -> np.ndarray:
+        """f'(x) exactly (sympy), in float64: the reference."""
+        return self.forward.derivative()(tf.constant(x, tf.float64)).numpy()
 
     def op(self, observer: BackwardObserver | None = None) -> Callable[[Tensor], Tensor]:
         """The custom-gradient op; ``observer`` sees every backward call (used for traces)."""
@@ -43,47 +62,24 @@ class Elementary:
     @classmethod
     def from_formulas(cls, forward: Formula, backward: Formula) -> "Elementary":
         """A chain function of one's own: ``forward`` f and ``backward`` g typed as formulas in x.
-        Its closed form is f's exact derivative (sympy), which g may differ from on purpose."""
-        exact = forward.derivative()
+        Its closed form is f's exact derivative, which g may differ from on purpose."""
+        return cls("custom", forward, backward)
 
-        def in_float64(formula: Formula) -> Callable[[np.ndarray], np.ndarray]:
-            return lambda x: formula(tf.constant(x, tf.float64)).numpy()
 
-        return cls("custom", forward.latex, backward.latex, forward, lambda x, y: backward(x),
-                   in_float64(forward), in_float64(exact), forward.code, backward.code)
+def _entry(id: str, forward: str, backward: str) -> Elementary:
+    return Elementary(id, formula(forward), formula(backward, ("x", "y")))
 
 
 ELEMENTARY: dict[str, Elementary] = {
     entry.id: entry
     for entry in [
-        Elementary("square", "x^2", "2x",
-                   tf.square, lambda x, y: 2 * x,
-                   np.square, lambda x: 2 * x,
-                   "tf.square(x)", "2 * x"),
-        Elementary("cube", "x^3", "3x^2",
-                   lambda x: x ** 3, lambda x, y: 3 * tf.square(x),
-                   lambda x: x ** 3, lambda x: 3 * x ** 2,
-                   "x ** 3", "3 * tf.square(x)"),
-        Elementary("sin", r"\sin x", r"\cos x",
-                   tf.sin, lambda x, y: tf.cos(x),
-                   np.sin, np.cos,
-                   "tf.sin(x)", "tf.cos(x)"),
-        Elementary("exp", "e^x", "e^x",
-                   tf.exp, lambda x, y: y,
-                   np.exp, np.exp,
-                   "tf.exp(x)", "y"),
-        Elementary("tanh", r"\tanh x", r"1 - \tanh^2 x",
-                   tf.tanh, lambda x, y: 1 - tf.square(y),
-                   np.tanh, lambda x: 1 / np.cosh(x) ** 2,
-                   "tf.tanh(x)", "1 - tf.square(y)"),
-        Elementary("sigmoid", r"\sigma(x) = \frac{1}{1 + e^{-x}}", r"\sigma(x)\,(1 - \sigma(x))",
-                   tf.sigmoid, lambda x, y: y * (1 - y),
-                   _sigmoid_np, lambda x: _sigmoid_np(x) * _sigmoid_np(-x),
-                   "tf.sigmoid(x)", "y * (1 - y)"),
-        Elementary("softplus", r"\log(1 + e^x)", r"\sigma(x)",
-                   tf.math.softplus, lambda x, y: tf.sigmoid(x),
-                   lambda x: np.logaddexp(0.0, x), _sigmoid_np,
-                   "tf.math.softplus(x)", "tf.sigmoid(x)"),
+        _entry("square", "x**2", "2*x"),  # the notebook's foo
+        _entry("cube", "x**3", "3*x**2"),
+        _entry("sin", "sin(x)", "cos(x)"),
+        _entry("exp", "exp(x)", "y"),
+        _entry("tanh", "tanh(x)", "1 - y**2"),
+        _entry("sigmoid", "sigmoid(x)", "y*(1 - y)"),
+        _entry("softplus", "softplus(x)", "sigmoid(x)"),
     ]
 }
 

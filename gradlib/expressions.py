@@ -28,7 +28,7 @@ MAX_NODES = 80  # numbers, names, operators and calls
 MAX_NESTING = 40  # operators and calls inside one another (a sum of n terms nests n − 1 deep)
 MAX_EXPONENT = 64  # |a constant exponent|: 9**9**9 must not reach sympy, which would compute it exactly
 MAX_LITERAL = 1e6  # |a number written in the formula|
-VARIABLES = ("x", "k")  # k: a surrogate's scale
+VARIABLES = ("x", "k", "y")  # k: a surrogate's scale; y: the forward's output, in a backward formula
 CONSTANTS: Mapping[str, float] = {"pi": math.pi, "e": math.e}
 # Printable ASCII only: no control characters, no look-alike letters. What Python's parser makes of
 # the rest is then refused or allowed by node type, with a message that names it.
@@ -47,6 +47,45 @@ class Function:
 
 
 _X = sympy.Symbol("x", real=True)
+_SYMBOLS = {"x": _X, "k": sympy.Symbol("k", positive=True), "y": sympy.Symbol("y", real=True)}
+
+
+# sympy has no sigmoid or softplus, and differentiates tanh into 1 − tanh², which cancels to 0 for
+# large |x|. These three differentiate into forms without cancellation and print as written.
+class _Named(sympy.Function):
+    latex_name = ""
+
+    def _latex(self, printer, exp: str | None = None) -> str:
+        text = rf"{self.latex_name}\left({printer._print(self.args[0])}\right)"
+        return text if exp is None else rf"{text}^{{{exp}}}"
+
+
+class _Sigmoid(_Named):
+    latex_name = r"\sigma"
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return _Sigmoid(self.args[0]) * _Sigmoid(-self.args[0])  # σ(1 − σ), as σ(u)·σ(−u)
+
+
+class _Softplus(_Named):
+    latex_name = r"\operatorname{softplus}"
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return _Sigmoid(self.args[0])
+
+
+class _Hardtanh(_Named):
+    latex_name = r"\operatorname{hardtanh}"
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return sympy.Heaviside(1 - sympy.Abs(self.args[0]))  # 1 inside [−1, 1], 0 outside
+
+
+class _Tanh(_Named):
+    latex_name = r"\tanh"
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return 1 / sympy.cosh(self.args[0]) ** 2
 
 
 def _heaviside(u: Tensor) -> Tensor:
@@ -62,9 +101,11 @@ FUNCTIONS: Mapping[str, Function] = {
     "log": Function(tf.math.log, sympy.log, "tf.math.log({})"),
     "sqrt": Function(tf.sqrt, sympy.sqrt, "tf.sqrt({})"),
     "abs": Function(tf.abs, sympy.Abs, "tf.abs({})"),
-    "tanh": Function(tf.tanh, sympy.tanh, "tf.tanh({})"),
-    "sigmoid": Function(tf.sigmoid, lambda u: 1 / (1 + sympy.exp(-u)), "tf.sigmoid({})"),
-    "softplus": Function(tf.math.softplus, lambda u: sympy.log(1 + sympy.exp(u)), "tf.math.softplus({})"),
+    "tanh": Function(tf.tanh, _Tanh, "tf.tanh({})"),
+    "sigmoid": Function(tf.sigmoid, _Sigmoid, "tf.sigmoid({})"),
+    "softplus": Function(tf.math.softplus, _Softplus, "tf.math.softplus({})"),
+    "log1p": Function(tf.math.log1p, lambda u: sympy.log(1 + u), "tf.math.log1p({})"),
+    "hardtanh": Function(lambda u: tf.clip_by_value(u, -1, 1), _Hardtanh, "tf.clip_by_value({}, -1, 1)"),
     "erf": Function(tf.math.erf, sympy.erf, "tf.math.erf({})"),
     "sign": Function(tf.sign, sympy.sign, "tf.sign({})"),
     "relu": Function(tf.nn.relu, lambda u: sympy.Max(0, u), "tf.nn.relu({})"),
@@ -275,6 +316,8 @@ def to_tf(node: Node, values: Mapping[str, Tensor]) -> Tensor:
     if node.kind == "call":
         return _all_functions()[str(node.value)].tf(children[0])
     left, right = children
+    if node.value == "**" and node.children[1] == Node("number", 2.0):
+        return tf.square(left)  # exactly x·x, as the notebook's foo
     return {"+": tf.add, "-": tf.subtract, "*": tf.multiply, "/": tf.divide, "**": tf.pow}[str(node.value)](left, right)
 
 
@@ -284,7 +327,7 @@ def to_sympy(node: Node) -> sympy.Expr:
         value = float(node.value)
         return sympy.Integer(int(value)) if value.is_integer() else sympy.Float(value)
     if node.kind == "name":
-        return {"x": _X, "k": sympy.Symbol("k", positive=True), "pi": sympy.pi, "e": sympy.E}[str(node.value)]
+        return {**_SYMBOLS, "pi": sympy.pi, "e": sympy.E}[str(node.value)]
     children = [to_sympy(child) for child in node.children]
     if node.kind == "negate":
         return -children[0]
@@ -297,8 +340,9 @@ def to_sympy(node: Node) -> sympy.Expr:
     return {"+": sympy.Add, "-": lambda a, b: a - b, "*": sympy.Mul, "/": lambda a, b: a / b}[operator](left, right)
 
 
-_SYMPY_FUNCTIONS = {sympy.sin: "sin", sympy.cos: "cos", sympy.tan: "tan", sympy.exp: "exp", sympy.log: "log",
-                    sympy.Abs: "abs", sympy.tanh: "tanh", sympy.erf: "erf", sympy.sign: "sign", sympy.cosh: "cosh",
+_SYMPY_FUNCTIONS = {_Sigmoid: "sigmoid", _Softplus: "softplus", _Tanh: "tanh", _Hardtanh: "hardtanh",
+                    sympy.sin: "sin", sympy.cos: "cos", sympy.tan: "tan", sympy.exp: "exp", sympy.log: "log",
+                    sympy.Abs: "abs", sympy.erf: "erf", sympy.sign: "sign", sympy.cosh: "cosh",
                     sympy.atan: "atan"}
 
 
@@ -355,6 +399,8 @@ def to_code(node: Node, outer: int = 0) -> str:
         if not _names(node.children[0]) & set(VARIABLES):  # e.g. sqrt(2*pi): a tensor of x's dtype, not float32
             argument = f"tf.constant({argument}, x.dtype)"
         return _all_functions()[str(node.value)].code.format(argument)
+    if node.kind == "binary" and node.value == "**" and node.children[1] == Node("number", 2.0):
+        return f"tf.square({to_code(node.children[0])})"  # as to_tf computes it
     own = _PRECEDENCE["negate" if node.kind == "negate" else str(node.value)]
     if node.kind == "negate":
         text = "-" + to_code(node.children[0], own)
@@ -385,8 +431,9 @@ class Formula:
         text = to_code(self.tree)
         return text if _names(self.tree) & set(VARIABLES) else f"tf.fill(tf.shape(x), tf.cast({text}, x.dtype))"
 
-    def __call__(self, x: Tensor, k: Tensor | float | None = None) -> Tensor:
-        values = {"x": x} if k is None else {"x": x, "k": tf.cast(k, x.dtype)}
+    def __call__(self, x: Tensor, k: Tensor | float | None = None, y: Tensor | None = None) -> Tensor:
+        """The formula at x (k: a surrogate's scale; y: the forward's output, for a backward)."""
+        values = {"x": x, "k": None if k is None else tf.cast(k, x.dtype), "y": y}
         return to_tf(self.tree, values)
 
     def derivative(self) -> "Formula":

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
+import sympy
 import tensorflow as tf
 
 from gradlib.core import Tensor, elementwise_custom_gradient, parameter_as, require_choice, require_finite
 from gradlib.core import require_in_range
-from gradlib.expressions import formula
+from gradlib.expressions import Formula, formula, to_sympy
 from gradlib.settings import Setting
 
 
@@ -60,15 +62,33 @@ class Scale:
 
 @dataclass(frozen=True)
 class Surrogate:
+    """One surrogate family, written once as formulas (gradlib.expressions) in x and k, its scale:
+    the backward g and its primitive P (P′ = g), from which come the TF ops, LaTeX and code text."""
+
     id: str
     name: str
-    derivative_latex: str  # g(x), what multiplies the upstream gradient
-    primitive_latex: str  # P(x) with P' = g
     reference: str
     scale: Scale | None  # None: the family has no parameter
-    derivative: Callable[[Tensor, Tensor], Tensor]  # g(x, scale)
-    primitive: Callable[[Tensor, Tensor], Tensor] | None  # P(x, scale), differentiable; None for your own
-    derivative_code: str  # g as TF source in x and k (the scale), for the code panels
+    derivative: Formula  # g(x, k), what multiplies the upstream gradient
+    primitive: Formula | None  # P(x, k), differentiable by TF autodiff; None for your own g
+
+    def _latex(self, formula: Formula) -> str:
+        # k is written with the family's own symbol (sympy prints "beta" as \beta, and orders it before x).
+        name = self.scale.symbol if self.scale else "k"
+        symbol = sympy.Symbol({"α": "alpha", "β": "beta", "γ": "gamma"}.get(name, name), positive=True)
+        return sympy.latex(to_sympy(formula.tree).subs(sympy.Symbol("k", positive=True), symbol))
+
+    @cached_property
+    def derivative_latex(self) -> str:
+        return self._latex(self.derivative)
+
+    @cached_property
+    def primitive_latex(self) -> str:
+        return "" if self.primitive is None else self._latex(self.primitive)
+
+    @property
+    def derivative_code(self) -> str:
+        return self.derivative.code
 
     def resolve_scale(self, scale: float | None) -> float:
         """The default when ``scale`` is None; otherwise ``scale``, checked against the range."""
@@ -87,120 +107,62 @@ class Surrogate:
         return None if self.scale is None else self.resolve_scale(self.scale.default * multiplier)
 
 
-def _swish_sign_primitive(x: Tensor, beta: Tensor) -> Tensor:
-    s = tf.sigmoid(beta * x)
-    return 2 * s * (1 + beta * x * (1 - s)) - 1
-
-
-def _triangle_primitive(x: Tensor, gamma: Tensor) -> Tensor:
-    u = tf.clip_by_value(x, -1.0, 1.0)
-    return gamma * (u - u * tf.abs(u) / 2)
+def _surrogate(id: str, name: str, derivative: str, primitive: str, reference: str, scale: Scale | None) -> Surrogate:
+    return Surrogate(id, name, reference, scale, formula(derivative, ("x", "k")), formula(primitive, ("x", "k")))
 
 
 SURROGATES: dict[str, Surrogate] = {
     entry.id: entry
     for entry in [
-        Surrogate(
-            "sigmoid", "Sigmoid derivative (the notebook's)",
-            r"k\,\sigma(kx)\,(1 - \sigma(kx))", r"\sigma(kx)",
-            "The notebook (k = 1); snnTorch `sigmoid` (k = 25) and SpikingJelly `Sigmoid` (α = 4) are the same "
-            "formula with other defaults. Area 1: the jump of a Heaviside step, half that of sign",
-            Scale("k", 1.0, 0.1, 50.0, "steepness; k = 1 is the notebook"),
-            # 1 − σ(z) written as σ(−z): the same value, without cancellation for large z.
-            lambda x, k: k * tf.sigmoid(k * x) * tf.sigmoid(-k * x),
-            lambda x, k: tf.sigmoid(k * x),
-            "k * tf.sigmoid(k * x) * tf.sigmoid(-k * x)"),
-        Surrogate(
-            "ste", "Straight-through estimator",
-            "1", "x",
-            "Bengio, Léonard & Courville 2013, arXiv:1308.3432; unbounded area (it is not a smoothed step)",
-            None,
-            lambda x, k: tf.ones_like(x),
-            lambda x, k: x,
-            "tf.ones_like(x)"),
-        Surrogate(
-            "clipped_ste", "Clipped straight-through (Larq ste_sign)",
-            r"\mathbb{1}[\,|x| \le c\,]", r"\operatorname{clip}(x, -c, c)",
-            "Hubara, Courbariaux et al. 2016 (BNN), arXiv:1602.02830; Larq `ste_sign` (c = 1, |x| = c passes). "
-            "Area 2c: normalised for sign at c = 1",
-            Scale("c", 1.0, 0.1, 10.0, "clip threshold"),
-            lambda x, c: tf.where(tf.abs(x) <= c, tf.ones_like(x), tf.zeros_like(x)),
-            lambda x, c: tf.clip_by_value(x, -c, c),
-            "tf.where(tf.abs(x) <= k, tf.ones_like(x), tf.zeros_like(x))"),
-        Surrogate(
-            "approx_sign", "ApproxSign (Bi-Real Net)",
-            r"\max(0,\; 2 - 2|x|)", r"\begin{cases} 2x - x|x| & |x| \le 1 \\ \operatorname{sign}(x) & |x| > 1 \end{cases}",
-            "Liu et al. 2018 (Bi-Real Net), arXiv:1808.00278; Larq `approx_sign`. Area 2, the jump of sign",
-            None,
-            lambda x, k: tf.maximum(0.0 * x, 2 - 2 * tf.abs(x)),
-            lambda x, k: tf.where(tf.abs(x) <= 1, 2 * x - x * tf.abs(x), tf.sign(x)),
-            "tf.maximum(0.0 * x, 2 - 2 * tf.abs(x))"),
-        Surrogate(
-            "swish_sign", "SwishSign (BNN+)",
-            r"\frac{\beta\,(2 - \beta x \tanh(\beta x / 2))}{1 + \cosh(\beta x)}",
-            r"2\sigma(\beta x)\,(1 + \beta x\,(1 - \sigma(\beta x))) - 1",
-            "Darabi et al. 2018 (BNN+), arXiv:1812.11800; Larq `swish_sign` (β = 5). Area 2, the jump of sign; "
-            "negative for |βx| > 2.4",
-            Scale("β", 5.0, 0.5, 50.0, "sharpness"),
-            # Larq's formula as it is: for finite x it stays finite (cosh overflowing gives 0).
-            lambda x, b: b * (2 - b * x * tf.tanh(b * x / 2)) / (1 + tf.cosh(b * x)),
-            _swish_sign_primitive,
-            "k * (2 - k * x * tf.tanh(k * x / 2)) / (1 + tf.cosh(k * x))"),
-        Surrogate(
-            "fast_sigmoid", "Fast sigmoid (SuperSpike)",
-            r"\frac{1}{(1 + k|x|)^2}", r"\frac{x}{1 + k|x|}",
-            "Zenke & Ganguli 2018 (SuperSpike), Neural Computation 30(6); snnTorch `fast_sigmoid` (k = 25; "
-            "Norse `super_fn` uses 100). Area 2/k: not normalised",
-            Scale("k", 25.0, 0.5, 250.0, "slope; the area is 2/k"),
-            lambda x, k: 1 / tf.square(1 + k * tf.abs(x)),
-            lambda x, k: x / (1 + k * tf.abs(x)),
-            "1 / tf.square(1 + k * tf.abs(x))"),
-        Surrogate(
-            "atan", "Arctangent",
-            r"\frac{\alpha / 2}{1 + (\frac{\pi}{2} \alpha x)^2}", r"\frac{1}{\pi} \arctan(\frac{\pi}{2} \alpha x) + \frac{1}{2}",
-            "Fang et al. 2021, ICCV; snnTorch `ATan` / SpikingJelly `ATan` (α = 2). Area 1, the jump of a "
-            "Heaviside step",
-            Scale("α", 2.0, 0.1, 20.0, "sharpness; the area is always 1"),
-            lambda x, a: (a / 2) / (1 + tf.square(math.pi / 2 * a * x)),
-            lambda x, a: tf.atan(math.pi / 2 * a * x) / math.pi + 0.5,
-            "(k / 2) / (1 + tf.square(math.pi / 2 * k * x))"),
-        Surrogate(
-            "triangle", "Triangle (piecewise linear)",
-            r"\gamma \max(0,\; 1 - |x|)", r"\gamma\,(u - u|u|/2),\; u = \operatorname{clip}(x, -1, 1)",
-            "Esser et al. 2016, PNAS (γ = 1); Bellec et al. 2018 and Norse `triangle_fn` use γ = 0.3. "
-            "Area γ: normalised for a Heaviside step at γ = 1",
-            Scale("γ", 1.0, 0.1, 10.0, "height; the area is γ"),
-            lambda x, g: g * tf.maximum(0.0 * x, 1 - tf.abs(x)),
-            _triangle_primitive,
-            "k * tf.maximum(0.0 * x, 1 - tf.abs(x))"),
-        Surrogate(
-            "gaussian", "Gaussian",
-            r"\frac{1}{s\sqrt{2\pi}} e^{-x^2 / (2 s^2)}", r"\Phi(x / s)",
-            "SpikingJelly `Erf`, backward (α/√π)·exp(−α²x²) with its default α = 2 (peak 2/√π ≈ 1.128, area 1, "
-            "the jump of a Heaviside step), written with s = 1/(α√2): the default s = 1/(2√2) ≈ 0.3536",
-            Scale("s", 1 / (2 * math.sqrt(2)), 0.02, 5.0, "width (standard deviation); the area is 1"),
-            lambda x, s: tf.exp(-tf.square(x) / (2 * tf.square(s))) / (s * math.sqrt(2 * math.pi)),
-            lambda x, s: 0.5 * (1 + tf.math.erf(x / (s * math.sqrt(2.0)))),
-            "tf.exp(-tf.square(x) / (2 * tf.square(k))) / (k * math.sqrt(2 * math.pi))"),
-        Surrogate(
-            "tanh", "Tanh derivative",
-            r"1 - \tanh^2(kx)", r"\tanh(kx) / k",
-            "Norse `heavi_tanh_fn` (`HeaviTanh`), k = 100, the default `alpha` of Norse's neuron parameters. "
-            "No factor k, so it is not area-normalised: the area is 2/k",
-            Scale("k", 100.0, 1.0, 1000.0, "steepness; the area is 2/k"),
-            # 1/cosh² is 1 − tanh² without its cancellation for large |kx|; cosh overflowing gives 0.
-            lambda x, k: 1 / tf.square(tf.cosh(k * x)),
-            lambda x, k: tf.tanh(k * x) / k,
-            "1 / tf.square(tf.cosh(k * x))"),
-        Surrogate(
-            "zero", "Zero (the true derivative of a step)",
-            "0", "C",
-            "What tf.sign's own gradient gives: the true derivative, 0 for x ≠ 0 (undefined at the jump), "
-            "so nothing learns",
-            None,
-            lambda x, k: tf.zeros_like(x),
-            lambda x, k: 0.0 * x,
-            "tf.zeros_like(x)"),
+        # σ(kx)(1 − σ(kx)) written as σ(kx)σ(−kx): the same value, without cancellation for large kx.
+        _surrogate("sigmoid", "Sigmoid derivative (the notebook's)", "k*sigmoid(k*x)*sigmoid(-k*x)", "sigmoid(k*x)",
+                   "The notebook (k = 1); snnTorch `sigmoid` (k = 25) and SpikingJelly `Sigmoid` (α = 4) are the "
+                   "same formula with other defaults. Area 1: the jump of a Heaviside step, half that of sign",
+                   Scale("k", 1.0, 0.1, 50.0, "steepness; k = 1 is the notebook")),
+        _surrogate("ste", "Straight-through estimator", "1", "x",
+                   "Bengio, Léonard & Courville 2013, arXiv:1308.3432; unbounded area (it is not a smoothed step)",
+                   None),
+        # 1 − relu(sign(|x| − c)) is 1 for |x| ≤ c, boundary included (as Larq), and 0 outside.
+        _surrogate("clipped_ste", "Clipped straight-through (Larq ste_sign)", "1 - relu(sign(abs(x) - k))",
+                   "k*hardtanh(x/k)",
+                   "Hubara, Courbariaux et al. 2016 (BNN), arXiv:1602.02830; Larq `ste_sign` (c = 1, |x| = c "
+                   "passes). Area 2c: normalised for sign at c = 1",
+                   Scale("c", 1.0, 0.1, 10.0, "clip threshold")),
+        _surrogate("approx_sign", "ApproxSign (Bi-Real Net)", "2*relu(1 - abs(x))",
+                   "2*hardtanh(x) - hardtanh(x)*abs(hardtanh(x))",
+                   "Liu et al. 2018 (Bi-Real Net), arXiv:1808.00278; Larq `approx_sign`. Area 2, the jump of sign",
+                   None),
+        _surrogate("swish_sign", "SwishSign (BNN+)", "k*(2 - k*x*tanh(k*x/2))/(1 + cosh(k*x))",
+                   "2*sigmoid(k*x)*(1 + k*x*(1 - sigmoid(k*x))) - 1",
+                   "Darabi et al. 2018 (BNN+), arXiv:1812.11800; Larq `swish_sign` (β = 5). Area 2, the jump of "
+                   "sign; negative for |βx| > 2.4",
+                   Scale("β", 5.0, 0.5, 50.0, "sharpness")),
+        _surrogate("fast_sigmoid", "Fast sigmoid (SuperSpike)", "1/(1 + k*abs(x))**2", "x/(1 + k*abs(x))",
+                   "Zenke & Ganguli 2018 (SuperSpike), Neural Computation 30(6); snnTorch `fast_sigmoid` (k = 25; "
+                   "Norse `super_fn` uses 100). Area 2/k: not normalised",
+                   Scale("k", 25.0, 0.5, 250.0, "slope; the area is 2/k")),
+        _surrogate("atan", "Arctangent", "(k/2)/(1 + (pi/2*k*x)**2)", "atan(pi/2*k*x)/pi + 1/2",
+                   "Fang et al. 2021, ICCV; snnTorch `ATan` / SpikingJelly `ATan` (α = 2). Area 1, the jump of a "
+                   "Heaviside step",
+                   Scale("α", 2.0, 0.1, 20.0, "sharpness; the area is always 1")),
+        _surrogate("triangle", "Triangle (piecewise linear)", "k*relu(1 - abs(x))",
+                   "k*(hardtanh(x) - hardtanh(x)*abs(hardtanh(x))/2)",
+                   "Esser et al. 2016, PNAS (γ = 1); Bellec et al. 2018 and Norse `triangle_fn` use γ = 0.3. "
+                   "Area γ: normalised for a Heaviside step at γ = 1",
+                   Scale("γ", 1.0, 0.1, 10.0, "height; the area is γ")),
+        _surrogate("gaussian", "Gaussian", "exp(-x**2/(2*k**2))/(k*sqrt(2*pi))", "(1 + erf(x/(k*sqrt(2))))/2",
+                   "SpikingJelly `Erf`, backward (α/√π)·exp(−α²x²) with its default α = 2 (peak 2/√π ≈ 1.128, area "
+                   "1, the jump of a Heaviside step), written with s = 1/(α√2): the default s = 1/(2√2) ≈ 0.3536",
+                   Scale("s", 1 / (2 * math.sqrt(2)), 0.02, 5.0, "width (standard deviation); the area is 1")),
+        # 1/cosh² is 1 − tanh² without its cancellation for large |kx|; cosh overflowing gives 0.
+        _surrogate("tanh", "Tanh derivative", "1/cosh(k*x)**2", "tanh(k*x)/k",
+                   "Norse `heavi_tanh_fn` (`HeaviTanh`), k = 100, the default `alpha` of Norse's neuron parameters. "
+                   "No factor k, so it is not area-normalised: the area is 2/k",
+                   Scale("k", 100.0, 1.0, 1000.0, "steepness; the area is 2/k")),
+        _surrogate("zero", "Zero (the true derivative of a step)", "0", "0",
+                   "What tf.sign's own gradient gives: the true derivative, 0 for x ≠ 0 (undefined at the jump), "
+                   "so nothing learns",
+                   None),
     ]
 }
 
@@ -217,8 +179,7 @@ def surrogate_entry(surrogate: str, backward: str | None = None) -> Surrogate:
         return require_choice(SURROGATES, surrogate, "surrogate")
     if backward is None:
         raise ValueError(f"surrogate {CUSTOM!r} needs its backward formula g(x)")
-    g = formula(backward)
-    return Surrogate(CUSTOM, "Your backward g", g.latex, "", "your own formula", None, lambda x, k: g(x), None, g.code)
+    return Surrogate(CUSTOM, "Your backward g", "your own formula", None, formula(backward), None)
 
 
 def surrogate_step(forward: str = "sign", surrogate: str | Surrogate = "sigmoid",

@@ -24,10 +24,10 @@ example = controls.choice("example", "Example", EXAMPLES, "log1pexp", horizontal
 
 if example == "log1pexp":
     x = controls.number("x", LOG1PEXP_X, owner=example)
-    st.latex(r"f(x) = \log(1 + e^x), \qquad f'(x) = \sigma(x) = \frac{e^x}{1 + e^x}")
-    st.latex(r"\text{autodiff: } e^x \cdot \frac{1}{1 + e^x} \qquad \text{the docs' custom gradient: } "
-             r"1 - \frac{1}{1 + e^x} \qquad \text{stable: } \begin{cases} 1 / (1 + e^{-x}) & x \ge 0 \\ "
-             r"e^{x} / (1 + e^{x}) & x < 0 \end{cases}")
+    st.latex(rf"f(x) = {gradlib.fixes.NAIVE_FORWARD.latex}, \qquad f'(x) = \frac{{e^x}}{{1 + e^x}}, \qquad "
+             r"\text{autodiff: } e^x \cdot \frac{1}{1 + e^x}")
+    st.latex(rf"\text{{the docs' custom gradient: }} {gradlib.fixes.DOCS_BACKWARD.latex} \qquad \text{{stable: }} "
+             rf"f(x) = {gradlib.fixes.STABLE_FORWARD.latex},\; f'(x) = {gradlib.fixes.STABLE_BACKWARD.latex}")
 
     @st.cache_data(max_entries=2)
     def compared(step: float) -> gradlib.Log1pexpComparison:

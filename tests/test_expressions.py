@@ -171,7 +171,7 @@ def test_hostile_formulas_get_a_clear_message_quickly(text):
 @pytest.mark.parametrize("text, words", [
     ("sin(x", "'(' was never closed"), ("x)", "unmatched ')'"), ("x +", "ends too early"),
     ("2 x", "unexpected 'x' at column 3"), ("foo(x)", "unknown function 'foo' at column 1; allowed: x"),
-    ("y + 1", "unknown name 'y' at column 1"), ("exp", "it is a function"), ("x.real", "attribute access"),
+    ("y + 1", "'y' cannot be used here; this formula takes x"), ("z + 1", "unknown name 'z' at column 1"), ("exp", "it is a function"), ("x.real", "attribute access"),
     ("lambda: 1", "lambda"), ("[x for x in y]", "comprehension"), ("f'{x}'", "not allowed"),
     ("sin(x, x)", "exactly one argument"), ("sin(cos)(x)", "only a function name can be called"),
     ("9**9**9", f"at most {MAX_EXPONENT}"), ("x" * (MAX_LENGTH + 1), f"at most {MAX_LENGTH}"),
