@@ -150,7 +150,8 @@ def _autodiff_derivative(entry: Elementary, x: float, depth: int, dtype: tf.DTyp
     with tf.GradientTape() as tape:
         tape.watch(x_tensor)
         y = compose(entry.forward, depth)(x_tensor)
-    return float(tape.gradient(y, x_tensor))
+    # A constant f (say a typed "16") does not depend on x at all: its derivative is 0, not None.
+    return float(tape.gradient(y, x_tensor, unconnected_gradients=tf.UnconnectedGradients.ZERO))
 
 
 def _finite_difference(entry: Elementary, x: float, depth: int) -> float:

@@ -51,7 +51,7 @@ def _tape(forward: Formula, x: tf.Tensor) -> np.ndarray:
     with tf.GradientTape() as tape:
         tape.watch(x)
         y = forward(x)
-    return tape.gradient(y, x).numpy()
+    return tape.gradient(y, x, unconnected_gradients=tf.UnconnectedGradients.ZERO).numpy()  # f may be constant
 
 
 def check_backward(forward: Formula, backward: Formula, low: float, high: float) -> BackwardCheck:

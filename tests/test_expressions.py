@@ -215,3 +215,11 @@ def test_a_hostile_formula_in_a_separate_process_cannot_reach_os():
             "    print('refused:', e)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.stdout.startswith("refused:") and "pwned" not in result.stdout
+
+
+def test_a_constant_forward_has_derivative_zero_everywhere():
+    # A typed "16" (or "0x10") does not depend on x: TF's tape says None; the checks say 0.
+    check = gradlib.check_backward(formula("16"), formula("0"), -1.0, 1.0)
+    assert check.verdict == "right" and not np.any(check.autodiff)
+    chain = gradlib.check_chain(gradlib.Elementary.from_formulas(formula("3"), formula("0")), 0.5, 2, "float64")
+    assert [e.value for e in chain.estimates] == [0.0, 0.0, 0.0, 0.0]

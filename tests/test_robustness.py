@@ -232,3 +232,18 @@ def test_link_text_is_never_rendered_as_markdown(page_name, key, payload):
                 for e in getattr(app, kind)]
     assert not any("evil" in text or "bold" in text for text in rendered), rendered
     assert payload[:37] in [code.value.rstrip("…")[:37] for code in app.code]
+
+
+def test_every_hostile_formula_typed_into_the_page_gets_a_message_not_a_traceback():
+    from test_expressions import HOSTILE
+
+    app = open_page("yours")
+    for text in HOSTILE:
+        for name in ("f", "g"):
+            widget(app, "text_input", name).input(text).run()
+            assert_sound(app)
+            shown = [e.value for e in app.error]
+            assert shown or app.get("plotly_chart"), (name, text)  # refused in words, or drawn
+            assert not any("Traceback" in message for message in shown)
+        widget(app, "text_input", "f").input("x**2").run()
+        widget(app, "text_input", "g").input("2*x").run()
