@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
 import pytest
 
@@ -33,7 +33,16 @@ RUN_FINISHED = ("[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 STCORE_PROBE = re.compile(r"/[^/]+/_stcore/(health|host-config)$")
 PAGES = {"home": "", "chain": "Chain_rule", "multivar": "Multiple_variables",
          "surrogates": "Surrogate_gradients", "training": "Training", "network": "Binarized_network",
-         "fixes": "Gradient_fixes"}
+         "fixes": "Gradient_fixes", "yours": "Your_gradient"}
+# Each page's title, which is also its label in the sidebar navigation.
+TITLES = {"chain": "Chain rule", "multivar": "Multiple variables", "surrogates": "Surrogate gradients",
+          "training": "Training", "network": "Binarized network", "fixes": "Gradient fixes",
+          "yours": "Your gradient"}
+LINK_WARNING = "[data-testid='stAlertContentWarning']:has-text(\"The link's value for\")"
+ALERTS = ("[data-testid='stAlertContentWarning'], [data-testid='stAlertContentError'], "
+          "[data-testid='stAlertContentInfo']")
+
+pytestmark = pytest.mark.slow  # minutes: a server and a real browser
 
 if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
     message = f"browser tests need Debian's Chromium at {CHROMIUM}: apt-get update && apt-get install -y chromium"
@@ -124,6 +133,46 @@ class Visit:
                    .first).to_be_attached(timeout=30_000)
         return charts.count()
 
+    def code_panel(self):
+        """The code panel's code (the expander is collapsed: read it with text_content)."""
+        return (self.page.locator("[data-testid='stExpander']").filter(has_text="Code for this view")
+                .locator("[data-testid='stCode']"))
+
+    def settled(self) -> Page:
+        """The run finished and nothing of the previous run is left on screen."""
+        self.finished()
+        expect(self.page.locator("[data-stale='true']")).to_have_count(0, timeout=60_000)
+        self.charts_drawn()
+        return self.page
+
+    def navigate(self, target: str) -> Page:
+        """Click a page in the sidebar navigation, as a person does, and wait for it to be shown."""
+        page = self.page
+        page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=TITLES[target], exact=True).click()
+        page.wait_for_url(re.compile(rf"/{PAGES[target]}(\?.*)?$"), timeout=30_000)
+        expect(page.locator("h1").first).to_contain_text(TITLES[target], timeout=60_000)
+        expect(self.code_panel()).to_have_count(1, timeout=60_000)
+        return self.settled()
+
+    def view(self, page_id: str) -> dict:
+        """What the page shows: its title, metrics, alerts, every code block (the code panel is
+        generated from every setting) and the value of each of the page's own controls."""
+        page = self.page
+        return {
+            "title": page.locator("h1").first.inner_text(),
+            "metrics": page.locator("[data-testid='stMetric']").all_inner_texts(),
+            "alerts": page.locator(ALERTS).all_inner_texts(),
+            "code": [code.text_content() for code in page.locator("[data-testid='stCode']").all()],
+            "controls": page.evaluate("""prefix => Object.fromEntries(
+                [...document.querySelectorAll("[class*='st-key-" + prefix + "']")].map(element => [
+                    [...element.classList].find(name => name.startsWith("st-key-")), element])
+                .filter(([key]) => !key.endsWith("_chart")).map(([key, element]) => [key,
+                    [element.innerText, [...element.querySelectorAll("input")].map(input =>
+                        input.type === "range" ? input.getAttribute("aria-valuetext") :
+                        ["checkbox", "radio"].includes(input.type) ? String(input.checked) : input.value)]]))""",
+                                      f"{page_id}_"),
+        }
+
     def screenshot(self, name: str) -> None:
         SCREENSHOTS.mkdir(exist_ok=True)
         self.page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
@@ -141,7 +190,7 @@ def visit(browser, server):
     context.close()
 
 
-CHARTS = {"home": 0, "chain": 2, "multivar": 1, "surrogates": 1, "training": 2, "network": 2, "fixes": 1}
+CHARTS = {"home": 0, "chain": 2, "multivar": 1, "surrogates": 1, "training": 2, "network": 2, "fixes": 1, "yours": 1}
 
 
 @pytest.mark.parametrize("page", list(PAGES))
@@ -158,7 +207,7 @@ def test_chain_share_link_opens_in_that_state(visit):
     page = visit.open("chain", "fn=sin&x=1.5&depth=4&dtype=float64")
     expected = gradlib.trace_chain("sin", 1.5, 4, "float64").dydx
     assert float(visit.metric("dy/dx (custom gradients)")) == pytest.approx(expected, rel=1e-8)
-    expect(page.locator(".st-key-fn [role='combobox']")).to_have_value("sin")
+    expect(page.locator(".st-key-chain_fn [role='combobox']")).to_have_value("sin")
     visit.screenshot("chain_link")
     visit.assert_clean()
 
@@ -174,13 +223,13 @@ def test_chain_slider_moved_with_the_keyboard_changes_numbers_and_chart(visit):
     page = visit.open("chain")
     visit.charts_drawn()
     before = page.locator(".st-key-curves_chart .scatterlayer .trace").nth(1).inner_html()
-    _press_on_slider(page, "x", ["ArrowLeft"])  # one step: x = 1.95
+    _press_on_slider(page, "chain_x", ["ArrowLeft"])  # one step: x = 1.95
     expected = gradlib.trace_chain("square", 1.95, 3).dydx
     expect(page.locator("[data-testid='stMetricValue']").first).to_have_text(f"{expected:.9g}", timeout=30_000)
     visit.finished()
     visit.charts_drawn()
     assert page.locator(".st-key-curves_chart .scatterlayer .trace").nth(1).inner_html() != before
-    _press_on_slider(page, "depth", ["ArrowRight"])  # depth 4
+    _press_on_slider(page, "chain_depth", ["ArrowRight"])  # depth 4
     expected = gradlib.trace_chain("square", 1.95, 4).dydx
     expect(page.locator("[data-testid='stMetricValue']").first).to_have_text(f"{expected:.9g}", timeout=30_000)
     visit.finished()
@@ -191,10 +240,10 @@ def test_chain_slider_moved_with_the_keyboard_changes_numbers_and_chart(visit):
 def test_multivar_toggle_and_slider(visit):
     page = visit.open("multivar")
     assert visit.metric("∂z/∂w") == "None"
-    page.locator(".st-key-zeros label").click()
+    page.locator(".st-key-multivar_zeros label").click()
     expect(page.locator("[data-testid='stMetric']").filter(has_text="∂z/∂w")
            .locator("[data-testid='stMetricValue']")).to_have_text("0", timeout=30_000)
-    _press_on_slider(page, "y", ["ArrowLeft"])  # y = 2.95, z = 5.9
+    _press_on_slider(page, "multivar_y", ["ArrowLeft"])  # y = 2.95, z = 5.9
     expect(page.locator("[data-testid='stMetricValue']").first).to_have_text("5.9", timeout=30_000)
     visit.finished()
     visit.assert_clean()
@@ -205,7 +254,7 @@ def test_surrogate_link_and_scale(visit):
     assert visit.charts_drawn() == 1
     traces = page.locator("[data-testid='stPlotlyChart'] .scatterlayer .trace")
     expect(traces).to_have_count(2 + 2 * 3)
-    _press_on_slider(page, "scale", ["ArrowRight"] * 10)  # 1.0 -> 2.0
+    _press_on_slider(page, "surrogates_scale", ["ArrowRight"] * 10)  # 1.0 -> 2.0
     expect(page.locator("[data-testid='stDataFrame']").first).to_contain_text("sigmoid (k=2)", timeout=30_000)
     visit.finished()
     visit.screenshot("surrogates_link")
@@ -215,6 +264,9 @@ def test_surrogate_link_and_scale(visit):
 def test_malformed_link_falls_back_with_a_note(visit):
     page = visit.open("chain", "depth=abc&x=1e309")
     expect(page.locator("[data-testid='stAlertContentWarning']")).to_have_count(2)
+    for name, raw in (("depth", "abc"), ("x", "1e309")):
+        expect(page.locator(LINK_WARNING).filter(has_text=f"for {name} is not valid")).to_have_count(1)
+        expect(page.locator("[data-testid='stCode']").filter(has_text=re.compile(rf"^{raw}$"))).to_have_count(1)
     assert visit.metric("dy/dx (custom gradients)") == "1024"
     visit.assert_clean()
 
@@ -249,7 +301,7 @@ def test_training_play_animates_and_stops(visit):
 def test_a_control_moved_during_play_ends_it_and_applies(visit):
     progress = _start_play(visit, "training", "steps=3000")
     started = time.monotonic()
-    _press_on_slider(visit.page, "x0", ["ArrowRight"])  # x0 = -0.95
+    _press_on_slider(visit.page, "training_x0", ["ArrowRight"])  # x0 = -0.95
     expect(progress).to_have_count(0, timeout=10_000)
     visit.finished()
     print(f"play ended {time.monotonic() - started:.2f} s after the slider moved")
@@ -278,7 +330,7 @@ def test_two_visitors_training_at_once_each_get_their_solo_history(browser, serv
             solo = gradlib.train(links[name][1])
             x_column = rows[0].split(",").index("x")
             assert [float(row.split(",")[x_column]) for row in rows[1:]] == solo.x.tolist()
-            expect(visit.page.locator(".st-key-optimizer [role='combobox']")).to_have_value(
+            expect(visit.page.locator(".st-key-training_optimizer [role='combobox']")).to_have_value(
                 links[name][1].optimizer)
             visit.assert_clean()
     finally:
@@ -295,28 +347,32 @@ def test_training_compare_link(visit):
     visit.assert_clean()
 
 
-# page, link, slider key, chart whose drawing must change, text element whose content must change
+# page, link, slider key, URL parameter, chart whose drawing must change, text element whose content must change
 SLIDER_MOVES = [
-    ("multivar", "", "x", "field_chart", "[data-testid='stMetricValue']"),
-    ("surrogates", "", "x", "surrogates_chart", "[data-testid='stDataFrame']"),
-    ("training", "", "x0", "training_chart", "[data-testid='stMetricValue']"),
-    ("network", "", "hidden", "boundary_chart", "[data-testid='stMetricValue'] >> nth=2"),
-    ("fixes", "example=clip", "clip", "descent_chart", "[data-testid='stMetricValue']"),
+    ("multivar", "", "multivar_x", "x", "field_chart", "[data-testid='stMetricValue']"),
+    ("surrogates", "", "surrogates_x", "x", "surrogates_chart", "[data-testid='stDataFrame']"),
+    ("training", "", "training_x0", "x0", "training_chart", "[data-testid='stMetricValue']"),
+    ("network", "", "network_hidden", "hidden", "boundary_chart", "[data-testid='stMetricValue'] >> nth=2"),
+    ("fixes", "example=clip", "fixes_clip", "clip", "descent_chart", "[data-testid='stMetricValue']"),
 ]
 
 
-@pytest.mark.parametrize("page_name, query, key, chart, numbers", SLIDER_MOVES)
-def test_keyboard_slider_move_changes_numbers_and_chart(visit, page_name, query, key, chart, numbers):
+@pytest.mark.parametrize("page_name, query, key, parameter, chart, numbers", SLIDER_MOVES)
+def test_keyboard_slider_move_changes_numbers_and_chart(visit, page_name, query, key, parameter, chart, numbers):
     page = visit.open(page_name, query)
     visit.charts_drawn()
-    drawing = page.locator(f".st-key-{chart} .main-svg").first
-    before_chart, before_numbers = drawing.inner_html(), page.locator(numbers).first.inner_text()
+    drawing = f".st-key-{chart} .main-svg"
+    # A dataframe draws on a canvas and fills its text in later: wait for the text before reading it.
+    expect(page.locator(numbers).first).not_to_have_text("", timeout=30_000)
+    before_chart, before_numbers = page.locator(drawing).first.inner_html(), page.locator(numbers).first.text_content()
     _press_on_slider(page, key, ["ArrowLeft"])
     expect(page.locator(numbers).first).not_to_have_text(before_numbers, timeout=30_000)
     visit.finished()
     visit.charts_drawn()
-    assert drawing.inner_html() != before_chart
-    assert f"{key}=" in page.url
+    # Plotly redraws after the numbers show: poll the drawing until it differs instead of comparing once.
+    page.wait_for_function("([selector, before]) => document.querySelector(selector)?.innerHTML !== before",
+                           arg=[drawing, before_chart], timeout=30_000)
+    expect(page).to_have_url(re.compile(rf"[?&]{parameter}="))
     visit.assert_clean()
 
 
@@ -336,8 +392,215 @@ def test_network_share_link_and_live_play(visit):
 
 def test_fixes_share_link(visit):
     page = visit.open("fixes", "x=100")
-    assert visit.metric("custom dy/dx") == "1" and visit.metric("autodiff dy/dx") == "nan"
-    expect(page.locator("[data-testid='stAlertContentWarning']")).to_contain_text("inf / inf = NaN")
-    visit.charts_drawn()
+    expect(page.locator(".st-key-fixes_log1pexp_x input[type=range]")).to_have_attribute("aria-valuetext", "100.0")
+    assert visit.metric("f(x) = log(1 + eˣ), stable, float32") == "100"
+    # dy/dx by method: a dataframe (drawn on a canvas), whose cells fill in as text shortly after.
+    table = page.locator("[data-testid='stDataFrame']")
+    expect(table).to_contain_text("TF autodiff", timeout=30_000)
+    rows = table.locator("tr")
+    expected = {"exact (float64)": "1", "stable custom gradient": "1", "the docs' custom gradient": "1",
+                "TF autodiff": "nan"}
+    for method, value in expected.items():
+        cells = (rows.filter(has=page.locator("td, th", has_text=re.compile(rf"^{re.escape(method)}$")))
+                 .locator("td, th"))
+        assert cells.nth(1).text_content() == value, (method, cells.all_text_contents())
+    warnings = page.locator("[data-testid='stAlertContentWarning']")
+    expect(warnings).to_have_count(1)  # autodiff is wrong; the docs' form is right at x = 100
+    expect(warnings).to_contain_text("inf · 0 = NaN")
+    assert visit.charts_drawn() == 1
+    expect(page.locator(".st-key-gradients_chart .main-svg .cartesianlayer .subplot")).to_have_count(2)
     visit.screenshot("fixes_log1pexp")
+    visit.assert_clean()
+
+
+# Going from page to page as people do. Per starting page: the slider moved with the keyboard (its
+# key, the URL parameter it writes, the key pressed) and the other pages in the order they are
+# clicked, the reported paths first: Training (x0) → Binarized network (crashed); Binarized network
+# → Training (must show the notebook's lr 0.1 / 100 steps); Chain rule → Training → Gradient fixes
+# (log1pexp x must be 100). Most controls share a URL name with another page's (x, lr, steps).
+ROUNDS = {
+    "chain": ("chain_x", "x", "ArrowLeft", ["training", "fixes", "multivar", "surrogates", "network"]),
+    "multivar": ("multivar_x", "x", "ArrowLeft", ["chain", "surrogates", "training", "network", "fixes"]),
+    "surrogates": ("surrogates_x", "x", "ArrowLeft", ["chain", "multivar", "training", "network", "fixes"]),
+    "training": ("training_x0", "x0", "ArrowRight", ["network", "chain", "multivar", "surrogates", "fixes"]),
+    "network": ("network_lr", "lr", "ArrowRight", ["training", "chain", "multivar", "surrogates", "fixes"]),
+    "fixes": ("fixes_log1pexp_x", "x", "ArrowLeft", ["chain", "multivar", "surrogates", "training", "network"]),
+    "yours": ("yours_x", "x", "ArrowLeft", ["chain", "training", "network", "fixes"]),
+}
+
+
+@pytest.fixture(scope="module")
+def fresh_view(browser, server):
+    """What a fresh visit (a new tab, no link) shows on a page; each page visited once per module."""
+    context = browser.new_context(viewport={"width": 1400, "height": 2200})
+    views: dict[str, dict] = {}
+
+    def view(page_id: str) -> dict:
+        if page_id not in views:
+            fresh = Visit(context.new_page(), server)
+            fresh.open(page_id)
+            fresh.settled()
+            views[page_id] = fresh.view(page_id)
+            fresh.assert_clean()
+            fresh.page.close()
+        return views[page_id]
+
+    yield view
+    context.close()
+
+
+def _slider_value(page: Page, key: str) -> str:
+    return page.locator(f".st-key-{key} input[type=range]").get_attribute("aria-valuetext")
+
+
+@pytest.mark.parametrize("start", list(ROUNDS))
+def test_each_page_arrived_at_from_another_shows_its_fresh_view(visit, fresh_view, start):
+    key, parameter, press, others = ROUNDS[start]
+    page = visit.open(start)
+    visit.settled()
+    before = visit.code_panel().text_content()
+    _press_on_slider(page, key, [press])
+    expect(visit.code_panel()).not_to_have_text(before, timeout=30_000)  # the view changed
+    expect(page).to_have_url(re.compile(rf"[?&]{parameter}="), timeout=30_000)
+    visit.settled()
+    path = [f"{TITLES[start]} ({parameter} moved with {press}, {page.url})"]
+    for target in others:
+        visit.navigate(target)
+        path.append(TITLES[target])
+        where = " → ".join(path)
+        assert page.locator("[data-testid='stException']").count() == 0, where
+        assert page.locator(LINK_WARNING).count() == 0, where
+        assert urlparse(page.url).query == "", f"{where}: address bar {page.url}"
+        assert visit.view(target) == fresh_view(target), where
+        if target == "training":  # the notebook's defaults, not the Binarized network's lr 0.01 / 300 steps
+            assert (_slider_value(page, "training_lr"), _slider_value(page, "training_steps")) == ("0.1", "100"), where
+            assert visit.metric("steps run") == "100 / 100", where
+        if target == "fixes":
+            assert float(_slider_value(page, "fixes_log1pexp_x")) == 100, where
+    visit.assert_clean()
+
+
+CHAIN_STATE = """() => ({
+    depth: [...document.querySelectorAll(".st-key-chain_depth input[type=range]")].map(i => i.getAttribute("aria-valuetext")),
+    reveal: [...document.querySelectorAll(".st-key-chain_reveal input[type=range]")].map(i => i.getAttribute("aria-valuetext")),
+    backward_points: [...document.querySelectorAll(".st-key-diagram_chart .scatterlayer .trace")].slice(1, 2)
+        .map(trace => trace.querySelectorAll(".point").length),
+    query: location.search,
+})"""
+
+
+def _chain_shows_depth(visit: Visit, depth: int, reveal: int | None = None) -> None:
+    """Depth and revealed stages on the sliders (one of each), in the diagram's second trace
+    ("gradient flowing back", one point per stage), in the trace and in the URL (reveal is left out
+    at its default, all stages)."""
+    page, reveal = visit.page, depth if reveal is None else reveal
+    query = f"?depth={depth}" + ("" if reveal == depth else f"&reveal={reveal}")
+    expected = {"depth": [str(depth)], "reveal": [str(reveal)], "backward_points": [reveal], "query": query}
+    deadline, state = time.monotonic() + 30, None
+    while time.monotonic() < deadline:  # polled as a whole: mid-run, an old and a new slider can coexist
+        state = page.evaluate(CHAIN_STATE)
+        if state == expected:
+            break
+        page.wait_for_timeout(100)
+    assert state == expected, f"after 30 s, {page.url}"
+    # Settled: a moment later, with the run finished, everything still says so.
+    page.wait_for_timeout(1000)
+    visit.settled()
+    assert page.evaluate(CHAIN_STATE) == expected, page.url
+    trace = page.locator("[data-testid='stCode']").filter(has_text=re.compile(r"^x="))  # a line per stage, each way
+    assert trace.text_content().count("upstream=") == depth and trace.text_content().count("\ty=") == depth
+
+
+def test_quick_key_presses_on_depth_all_land_in_the_view_and_the_link(visit):
+    page = visit.open("chain")
+    visit.settled()
+    thumb = page.locator(".st-key-chain_depth input[type=range]")
+    thumb.focus()
+    for _ in range(4):  # quickly, with no wait between presses: 3 → 7
+        page.keyboard.press("ArrowRight")
+    _chain_shows_depth(visit, 7)
+    shown = visit.view("chain")
+    fresh = Visit(page.context.new_page(), visit.base)  # the copied link, in a new tab
+    fresh.page.goto(page.url)
+    fresh.settled()
+    assert fresh.metric("dy/dx (custom gradients)") == visit.metric("dy/dx (custom gradients)")
+    assert fresh.view("chain") == shown
+    fresh.assert_clean()
+    # Stepping depth down (no drag) shows every backward stage of the new depth, also after the
+    # reveal slider was moved.
+    _press_on_slider(page, "chain_depth", ["ArrowLeft"])
+    _chain_shows_depth(visit, 6)
+    _press_on_slider(page, "chain_reveal", ["ArrowLeft", "ArrowLeft"])
+    _chain_shows_depth(visit, 6, reveal=4)
+    _press_on_slider(page, "chain_depth", ["ArrowLeft"])
+    _chain_shows_depth(visit, 5)
+    visit.assert_clean()
+
+
+# Links whose values are Markdown or HTML that would draw a phishing link, an image or a request.
+INJECTIONS = {
+    "chain": {"x": "[Sign in again](http://evil.example/login)", "fn": "![i](http://evil.example/p.png)"},
+    "training": {"optimizer": "<img src=http://evil.example/o.png>"},
+}
+
+
+def _open_injection(visit: Visit, page_id: str) -> Page:
+    page = visit.open(page_id, urlencode(INJECTIONS[page_id]))
+    visit.settled()
+    page.wait_for_timeout(500)  # time for anything injected to start loading
+    return page
+
+
+@pytest.mark.parametrize("page_id", list(INJECTIONS))
+def test_a_link_cannot_draw_links_images_or_make_requests(visit, page_id):
+    page = _open_injection(visit, page_id)
+    for name in INJECTIONS[page_id]:
+        expect(page.locator(LINK_WARNING).filter(has_text=f"for {name} is not valid")).to_have_count(1)
+    assert page.locator("a[href*='evil'], img[src*='evil'], [href*='evil'], [src*='evil']").count() == 0
+    # The payload's text is only inside code blocks, nowhere else on the page.
+    assert not page.evaluate("""() => { const body = document.body.cloneNode(true);
+        body.querySelectorAll("[data-testid='stCode']").forEach(code => code.remove());
+        return body.textContent.includes("evil"); }""")
+    codes = page.locator("[data-testid='stCode']").all_text_contents()
+    for payload in INJECTIONS[page_id].values():
+        # The link's literal text: whole up to 40 characters, else its first 37 and "…" (a note stays
+        # short whatever a link holds; ui.widgets._short).
+        shown = payload if len(payload) <= 40 else payload[:37] + "…"
+        assert shown in codes, (payload, codes)
+    visit.assert_clean()  # no request left 127.0.0.1
+
+
+def test_typing_your_own_gradient(visit):
+    page = visit.open("yours")
+    visit.settled()
+    expect(page.locator("[data-testid='stAlertContentSuccess']")).to_contain_text("agrees with the exact derivative")
+    assert visit.metric("dy/dx (custom gradients)") == "1024"
+    drawing = page.locator(".st-key-check_chart .main-svg").first
+    before = drawing.inner_html()
+    backward = page.locator(".st-key-yours_g input")
+    backward.fill("4*x")
+    backward.press("Enter")
+    expect(page.locator("[data-testid='stAlertContentWarning']")).to_contain_text("wrong by a factor 2 everywhere",
+                                                                                  timeout=30_000)
+    visit.settled()
+    assert visit.metric("dy/dx (custom gradients)") == "8192"
+    expect(page).to_have_url(re.compile(r"[?&]g=4%2Ax"), timeout=30_000)
+    deadline = time.monotonic() + 30
+    while drawing.inner_html() == before and time.monotonic() < deadline:  # Plotly redraws after the rerun
+        page.wait_for_timeout(100)
+    assert drawing.inner_html() != before
+    backward.fill("2*x +")  # a typo: explained where it was typed, nothing else breaks
+    backward.press("Enter")
+    expect(page.locator("[data-testid='stAlertContentError']")).to_contain_text("ends too early", timeout=30_000)
+    visit.settled()
+    visit.screenshot("yours_typed")
+    # The pair travels by link: the chain rule page opens with it.
+    backward.fill("3*x")
+    backward.press("Enter")
+    expect(page.locator("[data-testid='stAlertContentWarning']")).to_contain_text("factor 1.5", timeout=30_000)
+    visit.settled()
+    page.get_by_role("link", name="In the chain rule").click()
+    visit.settled()
+    expect(page).to_have_url(re.compile(r"Chain_rule\?.*fn=custom"), timeout=30_000)
+    assert visit.metric("dy/dx (custom gradients)") == str(1024 * 27 // 8)  # (3/2)³ × 1024
     visit.assert_clean()
