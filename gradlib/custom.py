@@ -80,11 +80,12 @@ def _verdict(xs: np.ndarray, backward: np.ndarray, exact: np.ndarray, rel_error:
     if not compared.any():
         return "wrong", "Neither your backward nor f′ is finite anywhere on this range."
     worst = int(np.nanargmax(rel_error))
-    where = f"largest relative error {rel_error[worst]:.3g} at x = {xs[worst]:.4g}"
-    if not compared.all():
-        where += f"; g or f′ is inf or NaN at {np.count_nonzero(~compared)} of {xs.size} points, not compared"
+    gaps = ("" if compared.all() else
+            f" (g or f′ is inf or NaN at {np.count_nonzero(~compared)} of {xs.size} points, not compared)")
+    where = f"largest relative error {rel_error[worst]:.3g} at x = {xs[worst]:.4g}{gaps}"
     if not wrong.any():
-        return "right", f"Your backward agrees with the exact derivative wherever both are finite ({where})."
+        closeness = "exactly" if rel_error[worst] == 0 else f"to {rel_error[worst]:.1g} relative at worst"
+        return "right", f"Your backward agrees with the exact derivative {closeness}{gaps}."
     flat = compared & (exact == 0)
     if flat.mean() >= 0.9 and np.any(backward[flat] != 0):
         return "surrogate", ("f is flat almost everywhere (a step: f′ = 0 wherever it is defined), so g is not its "

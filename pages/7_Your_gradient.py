@@ -56,11 +56,11 @@ columns[2].page_link("pages/5_Binarized_network.py", label="g as the network's s
                      query_params={"surrogate": "custom", "g": backward.text})
 
 what_to_try(
-    "The notebook's foo: f = x**2 with g = 2*x agrees everywhere, and the chain at x = 2, depth 3 ends in 1024.",
-    "Make a mistake on purpose: g = 4*x is wrong by a factor 2 everywhere, and the chain's dy/dx is 8 times too "
+    "The notebook's foo: f = `x**2` with g = `2*x` agrees everywhere, and the chain at x = 2, depth 3 ends in 1024.",
+    "Make a mistake on purpose: g = `4*x` is wrong by a factor 2 everywhere, and the chain's dy/dx is 8 times too "
     "large at depth 3.",
-    "A surrogate: f = x/abs(x) (a sign) with g = sigmoid(x)*(1-sigmoid(x)), the notebook's differentiable sign.",
-    "A gradient that is right except at one point: f = abs(x), g = sign(x) + 0.5*(1 - abs(sign(x))).",
-    "exp(exp(exp(x))) over −3 to 3: the chain overflows float32 quickly, and the page says where.",
+    "A surrogate: f = `x/abs(x)` (a sign) with g = `sigmoid(x)*(1-sigmoid(x))`, the notebook's differentiable sign.",
+    "A gradient that is right except at one point: f = `abs(x)`, g = `sign(x) + 0.5*(1 - abs(sign(x)))`.",
+    "`exp(exp(exp(x)))` over −3 to 3: the chain overflows float32 quickly, and the page says where.",
 )
 code_panel(snippets.chain_code(entry, x, depth, dtype))

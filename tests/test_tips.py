@@ -258,18 +258,18 @@ def test_yours_tips():
 
     text = tip(app, "yours", "Make a mistake on purpose")
     wrong = open_page("yours", g="4*x")
-    assert "factor 2 everywhere" in text and "factor 2 everywhere" in wrong.warning[0].value
+    assert "`4*x` is wrong by a factor 2 everywhere" in text and "factor 2 everywhere" in wrong.warning[0].value
     assert "8 times too large at depth 3" in text and metrics(wrong)["dy/dx (custom gradients)"] == str(8 * 1024)
 
-    assert "differentiable sign" in tip(app, "yours", "A surrogate: f = x/abs(x)")
+    assert "differentiable sign" in tip(app, "yours", "A surrogate: f = `x/abs(x)`")
     assert "surrogate" in open_page("yours", f="x/abs(x)", g="sigmoid(x)*(1-sigmoid(x))").info[0].value
 
     text = tip(app, "yours", "A gradient that is right except at one point")
     at_one_point = open_page("yours", f="abs(x)", g="sign(x) + 0.5*(1 - abs(sign(x)))")
-    assert "f = abs(x), g = sign(x) + 0.5*(1 - abs(sign(x)))" in text
+    assert "f = `abs(x)`, g = `sign(x) + 0.5*(1 - abs(sign(x)))`" in text
     assert "agrees except near x = 0" in at_one_point.warning[0].value  # g(0) = 0.5; |x|' is 0 there (sympy)
 
-    text = tip(app, "yours", "exp(exp(exp(x))) over −3 to 3")
+    text = tip(app, "yours", "`exp(exp(exp(x)))` over −3 to 3")
     overflow = open_page("yours", f="exp(exp(exp(x)))", g="exp(x)*exp(exp(x))*exp(exp(exp(x)))")
     assert "overflows" in overflow.error[0].value and float(mpmath.exp(mpmath.exp(mpmath.exp(2)))) > 3.4e38
 
