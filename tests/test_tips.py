@@ -34,7 +34,7 @@ def test_chain_tips():
 
     text = tip(app, "chain", "Depth 7 at x = 2 in float32")
     assert "2¹²⁸" in text and "depth 9 (2⁵¹²)" in text and "depth 10, 2¹⁰²⁴" in text
-    assert 2.0 ** 128 > np.finfo(np.float32).max and 2.0 ** 512 < np.finfo(np.float64).max
+    assert 2.0 ** 128 > float(np.finfo(np.float32).max) and 2.0 ** 512 < float(np.finfo(np.float64).max)
     assert mpmath.mpf(2) ** 1024 > mpmath.mpf(np.finfo(np.float64).max)
     assert "overflows" in open_page("chain", depth="7").error[0].value
     assert not open_page("chain", depth="9", dtype="float64").error

@@ -116,7 +116,7 @@ class Controls:
         # The link's text is shown as code, never as Markdown: a link must not be able to draw
         # links, images or formatting on the page.
         with self._notes:
-            st.warning(f"The link's value for `{name}` is not valid ({expected}); showing {_shown(shown)}. "
+            st.warning(f"The link's value for `{name}` is not valid ({expected}); showing {plain(_shown(shown))}. "
                        "The link said:", icon=":material/link_off:")
             st.code(_short(raw), language=None, wrap_lines=True)
 
