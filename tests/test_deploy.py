@@ -1,0 +1,117 @@
+"""Replicas behind nginx (deploy/): one config for Docker and for the loopback cluster, cookie
+affinity that keeps each visitor on one replica, downloads that answer through the proxy, and what
+a visitor sees when its replica dies. Needs Debian's nginx (.ci/run installs it) and Chromium."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import gradlib
+from apptest_helpers import ROOT
+
+sys.path.insert(0, str(ROOT / "deploy"))
+from local_cluster import TEMPLATE, Cluster, nginx_config  # noqa: E402
+from test_browser import browser  # noqa: E402,F401  (the Chromium fixture)
+
+pytestmark = pytest.mark.slow
+
+
+def test_docker_and_the_local_cluster_share_one_nginx_config():
+    compose = (ROOT / "deploy" / "compose.yaml").read_text()
+    assert "./nginx.conf.template:/etc/nginx/nginx.conf.template" in compose
+    placeholders = set(re.findall(r"\$\{([A-Z_]+)\}", TEMPLATE.read_text()))
+    assert placeholders == {"STREAMLIT_UPSTREAMS", "PROXY_PORT"}
+    # envsubst fills exactly those two, so nginx's own $variables survive.
+    assert "envsubst '$$STREAMLIT_UPSTREAMS $$PROXY_PORT'" in compose
+    rendered = nginx_config(8080, [8081, 8082])
+    assert "${" not in rendered and rendered.count("server 127.0.0.1:808") == 2 and "listen 8080;" in rendered
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "FROM python:3.12-slim" in dockerfile and "/_stcore/health" in dockerfile
+    assert 'ENTRYPOINT ["streamlit", "run", "dashboard.py"' in dockerfile
+
+
+def _free_port_block(size: int) -> int:
+    """A port p with p … p + size free on loopback."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            start = probe.getsockname()[1]
+        if start + size < 65535 and all(_free(start + i) for i in range(size + 1)):
+            return start
+    raise RuntimeError("no block of free ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
+        pytest.fail("nginx is missing: apt-get update && apt-get install -y nginx-light")
+    running = Cluster(2, _free_port_block(3), ("--server.fileWatcherType", "none")).start()
+    yield running
+    running.stop()
+
+
+def _replica(url: str, cookie: str | None = None) -> tuple[str, str | None]:
+    """(the replica that answered, the affinity cookie nginx set, if any)."""
+    request = urllib.request.Request(url, headers={"Cookie": f"st_route={cookie}"} if cookie else {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        minted = next((v.split(";")[0].split("=", 1)[1] for k, v in response.headers.items()
+                       if k.lower() == "set-cookie" and v.startswith("st_route=")), None)
+        return response.headers["X-Replica"], minted
+
+
+def test_each_visitor_stays_on_one_replica_and_visitors_spread(cluster):
+    base = f"http://127.0.0.1:{cluster.port}"
+    seen = set()
+    for _ in range(20):  # twenty visitors, each with the cookie its first request got
+        first, cookie = _replica(f"{base}/")
+        assert cookie, "nginx sets the affinity cookie on a visitor's first request"
+        for path in ("/_stcore/health", "/Training", "/_stcore/host-config"):
+            assert _replica(base + path, cookie) == (first, None)  # same replica; no new cookie
+        seen.add(first)
+    assert seen == {f"127.0.0.1:{port}" for port in cluster.replica_ports}
+
+
+def test_downloads_answer_through_the_proxy_and_a_dead_replica_costs_nothing_the_link_holds(cluster, browser):
+    """A class on two replicas: the CSV download (an in-memory file of one replica) answers 200
+    through nginx; then that replica dies mid-class, and the visitor's page reconnects to the other
+    and rebuilds the same view from its link."""
+    from test_browser import Visit
+
+    context = browser.new_context(accept_downloads=True)
+    try:
+        visit = Visit(context.new_page(), f"http://127.0.0.1:{cluster.port}")
+        page = visit.open("training", "x0=-1.55&steps=400")
+        expected = gradlib.train(gradlib.TrainingConfig(x0=-1.55, steps=400))
+        assert visit.metric("final x") == f"{expected.x[-1]:.6g}"
+        with page.expect_download() as download:
+            page.locator(".st-key-download").get_by_role("button").click()
+        rows = Path(download.value.path()).read_text().splitlines()
+        column = rows[0].split(",").index("x")
+        assert [float(row.split(",")[column]) for row in rows[1:]] == expected.x.tolist()
+
+        cookie = next(c["value"] for c in context.cookies() if c["name"] == "st_route")
+        serving, _ = _replica(f"{visit.base}/_stcore/health", cookie)
+        cluster.stop_replica(cluster.replica_ports.index(int(serving.rsplit(":", 1)[1])))
+        page.reload()  # what the visitor does when the page says it lost the connection
+        visit.settled()
+        assert visit.metric("final x") == f"{expected.x[-1]:.6g}"  # the same view, from the link
+        assert "x0=-1.55" in page.url and "steps=400" in page.url
+        visit.assert_clean()
+    finally:
+        context.close()
