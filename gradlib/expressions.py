@@ -119,6 +119,8 @@ _DERIVATIVE_ONLY: Mapping[str, Function] = {
     "heaviside": Function(_heaviside, sympy.Heaviside, "tf.where(({0}) > 0, 1.0, tf.where(({0}) < 0, 0.0, 0.5))"),
 }
 
+_ALL_FUNCTIONS = {**FUNCTIONS, **_DERIVATIVE_ONLY}
+
 _OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _NOT_ALLOWED = {  # node type -> what a person would call it
     ast.Attribute: "attribute access ('.')", ast.Subscript: "indexing ('[]')", ast.Lambda: "lambda",
@@ -207,7 +209,7 @@ def _convert(node: ast.AST, depth: int = 0) -> Node:
             return Node("name", node.id)
         hint = " (it is a function: write it with one argument in parentheses)" if node.id in FUNCTIONS else ""
         raise ExpressionError(f"unknown name {node.id!r} at column {node.col_offset + 1}{hint}; "
-                              f"allowed: {_allowed()}")
+                              f"allowed: {ALLOWED}")
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         operand = _convert(node.operand, depth + 1)
         return Node("negate", children=(operand,)) if isinstance(node.op, ast.USub) else operand
@@ -219,7 +221,7 @@ def _convert(node: ast.AST, depth: int = 0) -> Node:
     what = _NOT_ALLOWED.get(type(node)) or (
         f"the operator '{ast.unparse(node)}'" if isinstance(node, (ast.BinOp, ast.UnaryOp)) else type(node).__name__)
     raise ExpressionError(f"{what} at column {getattr(node, 'col_offset', 0) + 1} is not allowed; "
-                          f"allowed: {_allowed()}")
+                          f"allowed: {ALLOWED}")
 
 
 def _convert_call(node: ast.Call, depth: int) -> Node:
@@ -228,14 +230,10 @@ def _convert_call(node: ast.Call, depth: int) -> Node:
         raise ExpressionError(f"only a function name can be called (column {column}): no calls of calls, "
                               "methods or attributes")
     if node.func.id not in FUNCTIONS:
-        raise ExpressionError(f"unknown function {node.func.id!r} at column {column}; allowed: {_allowed()}")
+        raise ExpressionError(f"unknown function {node.func.id!r} at column {column}; allowed: {ALLOWED}")
     if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
         raise ExpressionError(f"{node.func.id}() at column {column} takes exactly one argument, no keywords")
     return Node("call", node.func.id, (_convert(node.args[0], depth + 1),))
-
-
-def _allowed() -> str:
-    return ALLOWED
 
 
 def _check_caps(tree: Node) -> None:
@@ -296,10 +294,6 @@ def _names(node: Node) -> set[str]:
 
 # ---- what a tree becomes ---------------------------------------------------------------------
 
-def _all_functions() -> Mapping[str, Function]:
-    return {**FUNCTIONS, **_DERIVATIVE_ONLY}
-
-
 def to_tf(node: Node, values: Mapping[str, Tensor]) -> Tensor:
     """The tree as TensorFlow ops on ``values`` (x, and k for a surrogate), elementwise."""
     x = values["x"]
@@ -314,7 +308,7 @@ def to_tf(node: Node, values: Mapping[str, Tensor]) -> Tensor:
     if node.kind == "negate":
         return -children[0]
     if node.kind == "call":
-        return _all_functions()[str(node.value)].tf(children[0])
+        return _ALL_FUNCTIONS[str(node.value)].tf(children[0])
     left, right = children
     if node.value == "**" and node.children[1] == Node("number", 2.0):
         return tf.square(left)  # exactly x·x, as the notebook's foo
@@ -332,7 +326,7 @@ def to_sympy(node: Node) -> sympy.Expr:
     if node.kind == "negate":
         return -children[0]
     if node.kind == "call":
-        return _all_functions()[str(node.value)].sympy(children[0])
+        return _ALL_FUNCTIONS[str(node.value)].sympy(children[0])
     left, right = children
     operator = str(node.value)
     if operator == "**":
@@ -398,7 +392,7 @@ def to_code(node: Node, outer: int = 0) -> str:
         argument = to_code(node.children[0])
         if not _names(node.children[0]) & set(VARIABLES):  # e.g. sqrt(2*pi): a tensor of x's dtype, not float32
             argument = f"tf.constant({argument}, x.dtype)"
-        return _all_functions()[str(node.value)].code.format(argument)
+        return _ALL_FUNCTIONS[str(node.value)].code.format(argument)
     if node.kind == "binary" and node.value == "**" and node.children[1] == Node("number", 2.0):
         return f"tf.square({to_code(node.children[0])})"  # as to_tf computes it
     own = _PRECEDENCE["negate" if node.kind == "negate" else str(node.value)]
