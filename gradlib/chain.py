@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from gradlib.core import Tensor, require_choice, require_dtype, require_finite, require_int_in_range
+from gradlib.core import Tensor, require_choice, require_dtype, require_finite
 from gradlib.elementary import ELEMENTARY, Elementary
 from gradlib.settings import Setting
 
@@ -83,7 +83,7 @@ def _entry(fn: Function) -> Elementary:
 def _validate(fn: Function, x: float, depth: int, dtype: str) -> tuple[Elementary, float, tf.DType]:
     entry = _entry(fn)
     x = require_finite(x, "x")
-    require_int_in_range(depth, 1, MAX_DEPTH, "depth")
+    DEPTH.check(depth)
     return entry, x, require_dtype(dtype)
 
 
@@ -200,7 +200,7 @@ def check_chain(fn: Function, x: float, depth: int, dtype: str = "float32") -> C
 def chain_curve(fn: Function, depth: int, xs: np.ndarray, dtype: str = "float32") -> tuple[np.ndarray, np.ndarray]:
     """y(x) and dy/dx(x) over many x at once: the ops are elementwise, so one tape does it."""
     entry = _entry(fn)
-    require_int_in_range(depth, 1, MAX_DEPTH, "depth")
+    DEPTH.check(depth)
     tf_dtype = require_dtype(dtype)
     xs = np.asarray(xs, dtype=np.float64)
     if xs.ndim != 1 or not 1 <= xs.size <= MAX_CURVE_POINTS:

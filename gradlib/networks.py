@@ -17,7 +17,7 @@ import tensorflow as tf
 from gradlib import compiled
 from gradlib.core import require_choice
 from gradlib.settings import GridSetting, Setting
-from gradlib.surrogates import surrogate_entry, surrogate_step
+from gradlib.surrogates import Surrogate, surrogate_entry, surrogate_step
 from gradlib.training import LEARNING_RATE, TrainerPool, TrainingConfig, TunableOptimizer, count_trace, run_in_chunks
 
 POINTS = 200  # training points per data set
@@ -109,10 +109,13 @@ class NetworkConfig:
         # One place checks optimizer settings: the scalar trainer's config.
         return TrainingConfig(optimizer=self.optimizer, settings=self.settings).resolved_settings()
 
+    def surrogate_entry(self) -> Surrogate:
+        return surrogate_entry(self.surrogate, self.backward)
+
     def validate(self) -> None:
         require_choice(DATASETS, self.dataset, "data set")
         if self.surrogate != REAL_VALUED:
-            surrogate_entry(self.surrogate, self.backward).resolve_scale(self.scale)
+            self.surrogate_entry().resolve_scale(self.scale)
         self.resolved_settings()
         NETWORK_STEPS.check(self.steps)
         if HIDDEN.on_grid(self.hidden) is None:
@@ -156,7 +159,7 @@ class _NetworkTrainer:
     def reset(self, config: NetworkConfig, settings: Mapping[str, float]) -> None:
         self.model.set_weights(initial_weights(config.hidden, config.seed))
         if config.surrogate != REAL_VALUED:
-            self.scale.assign(surrogate_entry(config.surrogate, config.backward).resolve_scale(config.scale))
+            self.scale.assign(config.surrogate_entry().resolve_scale(config.scale))
         self.optimizer.reset(settings)
 
     def _run(self, points: tf.Tensor, labels: tf.Tensor, count: tf.Tensor) -> dict[str, tf.Tensor]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+
 from gradlib.core import require_finite, require_in_range, require_int_in_range
 
 

@@ -6,11 +6,11 @@ import pandas as pd
 import streamlit as st
 
 import gradlib
-from gradlib import (CUSTOM, LEARNING_RATE, MULTIPLIER, OPTIMIZERS, SURROGATE_TEXT, SURROGATES, TARGET,
-                     TRAINING_STEPS, X0, TrainingConfig, TrainingHistory, surrogate_entry)
+from gradlib import (CUSTOM, LEARNING_RATE, MULTIPLIER, OPTIMIZERS, SURROGATES, TARGET, TRAINING_STEPS, X0,
+                     TrainingConfig, TrainingHistory, surrogate_entry)
 from ui import figures, snippets
-from ui.widgets import (Controls, cache_in_memory, chart, code_panel, formula_input, page_header, play_button, playback,
-                        what_to_try)
+from ui.widgets import (Controls, cache_in_memory, chart, code_panel, page_header, play_button, playback,
+                        surrogate_formula, what_to_try)
 
 MAX_COMPARED = 6  # runs overlaid in compare mode, the main run included
 FRAMES_PER_SECOND = 15  # play mode: at most MAX_PLAY_FRAMES frames, so at most 10 s
@@ -29,15 +29,12 @@ for setting in spec.settings[1:]:
     settings[setting.name] = controls.number(setting.name, setting, owner=optimizer)
 surrogate = controls.choice("surrogate", "Surrogate gradient", [*SURROGATES, CUSTOM], "sigmoid",
                             help=f"{CUSTOM}: your own g(x), typed below (see the Your gradient page)")
-backward = (formula_input(controls, "g", "Your surrogate g(x)", SURROGATE_TEXT, "g(x) multiplies the upstream "
-                          "gradient in sign's backward pass", st.sidebar) if surrogate == CUSTOM else None)
+backward = surrogate_formula(controls, surrogate)
 multiplier = controls.number("scale", MULTIPLIER)
 x0 = controls.number("x0", X0)
 target = controls.number("target", TARGET)
 steps = controls.number("steps", TRAINING_STEPS)
-if surrogate == CUSTOM and backward is None:
-    st.stop()  # the sidebar says what is wrong with the formula
-entry = surrogate_entry(surrogate, backward and backward.text)
+entry = surrogate_entry(surrogate, backward)
 if entry.scale is None:
     st.sidebar.caption(f"`{surrogate}` has no parameter, so the scale does nothing for it.")
 
@@ -48,7 +45,7 @@ st.latex(r"L(x) = \tfrac12\,(\operatorname{sign}(x) - t)^2, \qquad \frac{dL}{dx}
 def config_for(surrogate: str = surrogate, optimizer: str = optimizer) -> TrainingConfig:
     # Compared optimizers share the learning rate; their other settings stay at their defaults.
     own = settings if optimizer == spec.id else {"learning_rate": learning_rate}
-    own_backward = backward.text if surrogate == CUSTOM else None
+    own_backward = backward if surrogate == CUSTOM else None
     return TrainingConfig(surrogate=surrogate, scale=surrogate_entry(surrogate, own_backward).scaled(multiplier),
                           backward=own_backward, optimizer=optimizer, settings=own, x0=x0, target=target, steps=steps)
 

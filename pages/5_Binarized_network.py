@@ -7,10 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from gradlib import (CUSTOM, DATASETS, GRID, HIDDEN, MULTIPLIER, NETWORK_LEARNING_RATE, NETWORK_STEPS, OPTIMIZERS,
-                     REAL_VALUED, SEED, SURROGATE_TEXT, SURROGATES, NetworkConfig, NetworkHistory, make_dataset,
+                     REAL_VALUED, SEED, SURROGATES, NetworkConfig, NetworkHistory, make_dataset,
                      surrogate_entry, train_network, train_network_in_chunks)
 from ui import figures, snippets
-from ui.widgets import Controls, chart, code_panel, formula_input, page_header, play_button, playback, what_to_try
+from ui.widgets import (Controls, chart, code_panel, page_header, play_button, playback, surrogate_formula,
+                        what_to_try)
 
 MAX_COMPARED = 6  # networks trained side by side, this one included
 PLAY_CHUNK = 10  # steps between redraws while playing: the boundary is redrawn from the live model
@@ -25,8 +26,7 @@ seed = controls.number("seed", SEED)
 surrogate = controls.choice("surrogate", "Surrogate gradient", [*SURROGATES, CUSTOM, REAL_VALUED], "sigmoid",
                             help=f"{CUSTOM}: your own g(x), typed below; {REAL_VALUED}: a real-valued tanh network, "
                                  "for reference")
-backward = (formula_input(controls, "g", "Your surrogate g(x)", SURROGATE_TEXT, "g(x) multiplies the upstream "
-                          "gradient in each sign's backward pass", st.sidebar) if surrogate == CUSTOM else None)
+backward = surrogate_formula(controls, surrogate)
 multiplier = controls.number("scale", MULTIPLIER)
 optimizer = controls.choice("optimizer", "Optimizer", list(OPTIMIZERS), "adam")
 learning_rate = controls.grid("lr", NETWORK_LEARNING_RATE)
@@ -37,12 +37,9 @@ st.latex(r"h_1 = \operatorname{sign}(W_1 x + b_1), \quad h_2 = \operatorname{sig
          r"\hat p = \sigma(W_3 h_2 + b_3), \qquad \frac{\partial h}{\partial a} := g(a) \text{ in the backward pass}")
 
 
-if surrogate == CUSTOM and backward is None:
-    st.stop()  # the sidebar says what is wrong with the formula
-
 
 def config_for(surrogate: str) -> NetworkConfig:
-    own_backward = backward.text if surrogate == CUSTOM else None
+    own_backward = backward if surrogate == CUSTOM else None
     scale = None if surrogate == REAL_VALUED else surrogate_entry(surrogate, own_backward).scaled(multiplier)
     return NetworkConfig(dataset=dataset, surrogate=surrogate, scale=scale, backward=own_backward,
                          optimizer=optimizer, settings={"learning_rate": learning_rate}, steps=steps, hidden=hidden,

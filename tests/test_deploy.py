@@ -87,7 +87,7 @@ def test_each_visitor_stays_on_one_replica_and_visitors_spread(cluster):
     assert seen == {f"127.0.0.1:{port}" for port in cluster.replica_ports}
 
 
-def test_downloads_answer_through_the_proxy_and_a_dead_replica_costs_nothing_the_link_holds(cluster, browser):
+def test_downloads_answer_through_the_proxy_and_a_dead_replica_costs_nothing_the_link_holds(cluster, browser):  # noqa: F811
     """A class on two replicas: the CSV download (an in-memory file of one replica) answers 200
     through nginx; then that replica dies mid-class, and the visitor's page reconnects to the other
     and rebuilds the same view from its link."""

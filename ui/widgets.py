@@ -268,6 +268,20 @@ def formula_input(controls: Controls, name: str, label: str, default: str, help:
         return None
 
 
+def surrogate_formula(controls: Controls, surrogate: str) -> str | None:
+    """For the surrogate "custom", the typed g(x) (link key ``g``), in the sidebar; None for any
+    other surrogate. A g that cannot be used is explained there, and the page stops."""
+    import gradlib
+
+    if surrogate != gradlib.CUSTOM:
+        return None
+    backward = formula_input(controls, "g", "Your surrogate g(x)", gradlib.SURROGATE_TEXT,
+                             "g(x) multiplies the upstream gradient in the backward pass of sign", st.sidebar)
+    if backward is None:
+        st.stop()
+    return backward.text
+
+
 def formula_pair(controls: Controls, where=None) -> tuple[Formula, Formula] | None:
     """Inputs for a forward f and backward g (link keys ``f`` and ``g``, the notebook's foo by
     default), side by side on the page or one above the other in ``where``; None if either fails."""
