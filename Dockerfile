@@ -7,7 +7,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf 
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY .streamlit .streamlit
-COPY dashboard.py .
+COPY dashboard.py server.py ./
 COPY gradlib gradlib
 COPY pages pages
 COPY ui ui
@@ -18,4 +18,6 @@ USER app
 
 EXPOSE 8501
 HEALTHCHECK CMD curl --fail http://localhost:8501/_stcore/health || exit 1
-ENTRYPOINT ["streamlit", "run", "dashboard.py", "--server.port=8501", "--server.address=0.0.0.0"]
+# server.py: the pages plus the server-start hook (TensorFlow tuned, every page warmed up; CGL_WARM_UP=0 turns
+# the warm-up off). The health check answers at once; a visitor during the warm-up sees "Loading TensorFlow".
+ENTRYPOINT ["streamlit", "run", "server.py", "--server.port=8501", "--server.address=0.0.0.0"]

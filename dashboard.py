@@ -1,27 +1,15 @@
-"""Custom Gradient Lab, the home page. It imports no TensorFlow, so it shows at once."""
+"""Custom Gradient Lab, the home page. It imports no TensorFlow, so it shows at once.
+
+    streamlit run server.py      # the app with the server-start hook (tuning, warm-up): ui/server.py
+    streamlit run dashboard.py   # the same pages without it, e.g. to develop a page"""
 
 import streamlit as st
 
-PAGES = [
-    ("pages/1_Chain_rule.py", "Chain rule", "⛓️",
-     "f composed up to 12 times: every backward function's upstream, local and downstream gradient, checked "
-     "against autodiff, finite differences and the closed form."),
-    ("pages/2_Multiple_variables.py", "Multiple variables", "🔀",
-     "One gradient per input; None (or 0) for a variable that never reaches the output; the gradient field."),
-    ("pages/3_Surrogate_gradients.py", "Surrogate gradients", "🪜",
-     "sign or Heaviside forward, one of 11 published surrogate derivatives backward, overlaid and compared."),
-    ("pages/4_Training.py", "Training", "🏋️",
-     "Train through sign with any surrogate and any of 10 Keras optimizers; compare runs, play them back."),
-    ("pages/5_Binarized_network.py", "Binarized network", "🧠",
-     "A small network with ±1 hidden units on toy 2-D data: the surrogate is what lets it learn."),
-    ("pages/6_Gradient_fixes.py", "Gradient fixes", "🩹",
-     "log1pexp right for every x, gradient clipping in the backward pass, and gradient reversal."),
-    ("pages/7_Your_gradient.py", "Your gradient", "✍️",
-     "Type a forward f and a backward g: checked live against f's exact derivative, then used in a chain, a "
-     "training run or a network."),
-]
+from ui.navigation import PAGES
+from ui.widgets import navigation
 
 st.set_page_config(page_title="Custom Gradient Lab", page_icon="∇", layout="wide")
+navigation()
 st.title("∇ Custom Gradient Lab")
 st.markdown(
     "See TensorFlow's [`tf.custom_gradient`](https://www.tensorflow.org/api_docs/python/tf/custom_gradient) at "
@@ -29,8 +17,8 @@ st.markdown(
     "with the **upstream** gradient, and it returns the **downstream** gradient to pass on."
 )
 
-for path, label, icon, description in PAGES:
-    st.page_link(path, label=f"**{label}** — {description}", icon=icon)
+for page in PAGES:
+    st.page_link(page.path, label=f"**{page.title}** — {page.description}", icon=page.icon)
 
 st.subheader("The chain rule in one picture")
 st.markdown("Compose $f(x) = x^2$ three times, $y = f(f(f(x)))$, and name the stages "

@@ -60,7 +60,7 @@ class Cluster:
         try:
             for replica_port in self.replica_ports:
                 self.processes.append(subprocess.Popen(
-                    [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
+                    [sys.executable, "-m", "streamlit", "run", "server.py", "--server.headless", "true",
                      "--server.port", str(replica_port), "--server.address", "127.0.0.1", *self.extra_args],
                     # Streamlit takes the cookie secret from the environment or a config file only.
                     cwd=ROOT, env={**os.environ, "STREAMLIT_SERVER_COOKIE_SECRET": secret},

@@ -3,15 +3,17 @@
 import numpy as np
 import streamlit as st
 
-import gradlib
-from gradlib import CHAIN_X, DEPTH, ELEMENTARY, Elementary, backward_stages, formula
-from ui import figures, snippets
 from ui.widgets import Controls, chain_check, chart, code_panel, formula_pair, page_header, what_to_try
 
 CUSTOM = "custom"
 
-page_header("Chain rule", "⛓️", "Compose f with itself and watch every custom backward function receive the "
+page_header("chain", "Compose f with itself and watch every custom backward function receive the "
             "upstream gradient, multiply it by its local derivative and pass the downstream gradient on.")
+
+# Loaded after the header: the first page after the server started loads TensorFlow there, behind a note.
+import gradlib
+from gradlib import CHAIN_X, DEPTH, ELEMENTARY, Elementary, backward_stages, formula
+from ui import figures, snippets
 
 controls = Controls("chain")
 fn = controls.choice("fn", "Function f", [*ELEMENTARY, CUSTOM], "square",

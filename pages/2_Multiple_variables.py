@@ -3,13 +3,15 @@
 import numpy as np
 import streamlit as st
 
+from ui.widgets import Controls, chart, code_panel, page_header, what_to_try
+
+page_header("multivar", "A function of two inputs returns one gradient per input from its "
+            "backward function. A variable that never reaches the output gets None, or 0 if you ask for zeros.")
+
+# Loaded after the header: the first page after the server started loads TensorFlow there, behind a note.
 import gradlib
 from gradlib import BIVARIATE, POINT_X, POINT_Y
 from ui import figures, snippets
-from ui.widgets import Controls, chart, code_panel, page_header, what_to_try
-
-page_header("Multiple variables", "🔀", "A function of two inputs returns one gradient per input from its "
-            "backward function. A variable that never reaches the output gets None, or 0 if you ask for zeros.")
 
 controls = Controls("multivar")
 fn = controls.choice("fn", "Function z = f(x, y)", list(BIVARIATE), "multiply")

@@ -5,16 +5,18 @@ import pandas as pd
 import streamlit as st
 import tensorflow as tf
 
-import gradlib
-from gradlib import MULTIPLIER, STEPS, SURROGATE_X, SURROGATES
-from ui import figures, snippets
 from ui.widgets import Controls, chart, code_panel, page_header, what_to_try
 
 MAX_SHOWN = 6  # surrogates overlaid at once: more is unreadable, and each costs a curve per panel
 
-page_header("Surrogate gradients", "🪜", "sign(x) has derivative 0 almost everywhere, so nothing upstream of it "
+page_header("surrogates", "sign(x) has derivative 0 almost everywhere, so nothing upstream of it "
             "learns. A custom gradient keeps the step in the forward pass and uses a smooth surrogate in the "
             "backward pass.")
+
+# Loaded after the header: the first page after the server started loads TensorFlow there, behind a note.
+import gradlib
+from gradlib import MULTIPLIER, STEPS, SURROGATE_X, SURROGATES
+from ui import figures, snippets
 
 controls = Controls("surrogates")
 forward = controls.choice("forward", "Forward step", list(STEPS), "sign", horizontal=True)

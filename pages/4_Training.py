@@ -5,18 +5,20 @@ import time
 import pandas as pd
 import streamlit as st
 
-import gradlib
-from gradlib import (CUSTOM, LEARNING_RATE, MULTIPLIER, OPTIMIZERS, SURROGATES, TARGET, TRAINING_STEPS, X0,
-                     TrainingConfig, TrainingHistory, surrogate_entry)
-from ui import figures, snippets
 from ui.widgets import (Controls, cache_in_memory, chart, code_panel, page_header, play_button, playback,
                         surrogate_formula, what_to_try)
 
 MAX_COMPARED = 6  # runs overlaid in compare mode, the main run included
 FRAMES_PER_SECOND = 15  # play mode: at most MAX_PLAY_FRAMES frames, so at most 10 s
 
-page_header("Training", "🏋️", "Train x so that sign(x) hits a target. Without a custom gradient the loss has "
+page_header("training", "Train x so that sign(x) hits a target. Without a custom gradient the loss has "
             "derivative 0 and x never moves; with a surrogate it learns. Every change retrains at once.")
+
+# Loaded after the header: the first page after the server started loads TensorFlow there, behind a note.
+import gradlib
+from gradlib import (CUSTOM, LEARNING_RATE, MULTIPLIER, OPTIMIZERS, SURROGATES, TARGET, TRAINING_STEPS, X0,
+                     TrainingConfig, TrainingHistory, surrogate_entry)
+from ui import figures, snippets
 
 controls = Controls("training")
 optimizer = controls.choice("optimizer", "Optimizer", list(OPTIMIZERS), "adam")

@@ -6,19 +6,21 @@ from contextlib import closing
 import pandas as pd
 import streamlit as st
 
-from gradlib import (CUSTOM, DATASETS, GRID, HIDDEN, MULTIPLIER, NETWORK_LEARNING_RATE, NETWORK_STEPS, OPTIMIZERS,
-                     REAL_VALUED, SEED, SURROGATES, NetworkConfig, NetworkHistory, make_dataset,
-                     surrogate_entry, train_network, train_network_in_chunks)
-from ui import figures, snippets
 from ui.widgets import (Controls, chart, code_panel, page_header, play_button, playback, surrogate_formula,
                         what_to_try)
 
 MAX_COMPARED = 6  # networks trained side by side, this one included
 PLAY_CHUNK = 10  # steps between redraws while playing: the boundary is redrawn from the live model
 
-page_header("Binarized network", "🧠", "A small network whose hidden units output only ±1. The sign has no useful "
+page_header("network", "A small network whose hidden units output only ±1. The sign has no useful "
             "derivative, so without a custom gradient the hidden layers could never learn: the surrogate is what "
             "makes training possible.")
+
+# Loaded after the header: the first page after the server started loads TensorFlow there, behind a note.
+from gradlib import (CUSTOM, DATASETS, GRID, HIDDEN, MULTIPLIER, NETWORK_LEARNING_RATE, NETWORK_STEPS, OPTIMIZERS,
+                     REAL_VALUED, SEED, SURROGATES, NetworkConfig, NetworkHistory, make_dataset,
+                     surrogate_entry, train_network, train_network_in_chunks)
+from ui import figures, snippets
 
 controls = Controls("network")
 dataset = controls.choice("dataset", "Data set", list(DATASETS), "moons", horizontal=True)

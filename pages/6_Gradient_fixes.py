@@ -4,9 +4,6 @@ import numpy as np
 import streamlit as st
 import tensorflow as tf
 
-import gradlib
-from gradlib import DESCENT_LEARNING_RATE, DESCENT_STEPS, DESCENT_X0, LOG1PEXP_X, PARAMETERS, WRONG_REL_ERROR
-from ui import figures, snippets
 from ui.widgets import Controls, chart, code_panel, page_header, what_to_try
 
 EXAMPLES = ["log1pexp", "clip", "reverse"]
@@ -16,8 +13,13 @@ def _error_text(relative_error: float) -> str:
     return "not finite" if not np.isfinite(relative_error) else f"{relative_error:.2g}"
 
 
-page_header("Gradient fixes", "🩹", "Three jobs custom gradients do in real code: keep a gradient finite where "
+page_header("fixes", "Three jobs custom gradients do in real code: keep a gradient finite where "
             "autodiff gives NaN, limit how far one step can go, and turn minimisation into maximisation.")
+
+# Loaded after the header: the first page after the server started loads TensorFlow there, behind a note.
+import gradlib
+from gradlib import DESCENT_LEARNING_RATE, DESCENT_STEPS, DESCENT_X0, LOG1PEXP_X, PARAMETERS, WRONG_REL_ERROR
+from ui import figures, snippets
 
 controls = Controls("fixes")
 example = controls.choice("example", "Example", EXAMPLES, "log1pexp", horizontal=True, where=st)

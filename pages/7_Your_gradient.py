@@ -3,13 +3,15 @@ whether the backward is right, where it is wrong, and what it does to a chain.""
 
 import streamlit as st
 
+from ui.widgets import Controls, chain_check, chart, code_panel, formula_pair, page_header, what_to_try
+
+page_header("yours", "Type a forward function f and the backward rule g that your custom gradient "
+            "multiplies the upstream gradient by. The page checks g against f's exact derivative, live.")
+
+# Loaded after the header: the first page after the server started loads TensorFlow there, behind a note.
 import gradlib
 from gradlib import CUSTOM_X, DEPTH, RANGE_HIGH, RANGE_LOW, Elementary, formula
 from ui import figures, snippets
-from ui.widgets import Controls, chain_check, chart, code_panel, formula_pair, page_header, what_to_try
-
-page_header("Your gradient", "✍️", "Type a forward function f and the backward rule g that your custom gradient "
-            "multiplies the upstream gradient by. The page checks g against f's exact derivative, live.")
 
 
 controls = Controls("yours")

@@ -63,7 +63,7 @@ def _free_port() -> int:
 def server():
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", "server.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -148,7 +148,8 @@ class Visit:
     def navigate(self, target: str) -> Page:
         """Click a page in the sidebar navigation, as a person does, and wait for it to be shown."""
         page = self.page
-        page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=TITLES[target], exact=True).click()
+        page.locator("[data-testid='stSidebar'] [data-testid='stPageLink-NavLink']").filter(
+            has_text=re.compile(rf"{TITLES[target]}$")).click()
         page.wait_for_url(re.compile(rf"/{PAGES[target]}(\?.*)?$"), timeout=30_000)
         expect(page.locator("h1").first).to_contain_text(TITLES[target], timeout=60_000)
         expect(self.code_panel()).to_have_count(1, timeout=60_000)

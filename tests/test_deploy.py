@@ -4,10 +4,14 @@ a visitor sees when its replica dies. Needs Debian's nginx (.ci/run installs it)
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 import shutil
 import socket
+import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -15,9 +19,10 @@ import pytest
 
 import gradlib
 from apptest_helpers import ROOT
+from ui.client import Client, Run
 
 sys.path.insert(0, str(ROOT / "deploy"))
-from local_cluster import TEMPLATE, Cluster, nginx_config  # noqa: E402
+from local_cluster import TEMPLATE, Cluster, nginx_config, wait_for  # noqa: E402
 from test_browser import browser  # noqa: E402,F401  (the Chromium fixture)
 
 pytestmark = pytest.mark.slow
@@ -34,7 +39,7 @@ def test_docker_and_the_local_cluster_share_one_nginx_config():
     assert "${" not in rendered and rendered.count("server 127.0.0.1:808") == 2 and "listen 8080;" in rendered
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "FROM python:3.12-slim" in dockerfile and "/_stcore/health" in dockerfile
-    assert 'ENTRYPOINT ["streamlit", "run", "dashboard.py"' in dockerfile
+    assert 'ENTRYPOINT ["streamlit", "run", "server.py"' in dockerfile
 
 
 def _free_port_block(size: int) -> int:
@@ -115,3 +120,76 @@ def test_downloads_answer_through_the_proxy_and_a_dead_replica_costs_nothing_the
         visit.assert_clean()
     finally:
         context.close()
+
+
+def _start(entry: str, port: int, log: Path, **env: str) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", entry, "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env={**os.environ, **env}, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    wait_for(f"http://127.0.0.1:{port}/_stcore/health", 90, server)
+    return server
+
+
+def _rss_mb(pid: int) -> float:
+    line = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+def _open_chain_rule(port: int) -> Run:
+    async def visit() -> Run:
+        client = Client(f"http://127.0.0.1:{port}")
+        await client.open()
+        try:
+            return await client.rerun("Chain_rule")
+        finally:
+            await client.close()
+    return asyncio.run(visit())
+
+
+def test_the_server_warms_every_page_up_before_the_first_visitor(tmp_path):
+    port, log = _free_port_block(0), tmp_path / "server.log"
+    server = _start("server.py", port, log)
+    try:
+        deadline = time.monotonic() + 180
+        while "warm-up: every page opened" not in log.read_text() and time.monotonic() < deadline:
+            assert server.poll() is None and "warm-up failed" not in log.read_text(), log.read_text()
+            time.sleep(0.5)
+        text = log.read_text()
+        assert "warm-up: every page opened" in text and " raised " not in text, text
+        run = _open_chain_rule(port)
+        assert not run.exceptions and not any("TensorFlow" in note for note in run.notes)  # loaded already
+        assert run.metrics["dy/dx (custom gradients)"] == "1024"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_without_the_warm_up_the_server_starts_small_and_says_it_is_loading(tmp_path):
+    port = _free_port_block(0)
+    server = _start("server.py", port, tmp_path / "server.log", CGL_WARM_UP="0")
+    try:
+        time.sleep(3)  # time a warm-up would have used to start importing TensorFlow
+        assert _rss_mb(server.pid) < 250  # TensorFlow alone is ~540 MB
+        run = _open_chain_rule(port)
+        assert not run.exceptions and run.metrics["dy/dx (custom gradients)"] == "1024"
+        assert any(note.startswith("Loading TensorFlow") for note in run.notes)
+        assert _rss_mb(server.pid) > 400
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_the_hook_tunes_tensorflow_only_in_a_server_it_started():
+    """gc.freeze and the clear_session stand-in are applied by load_tensorflow once the server-start
+    hook ran, and never otherwise (the tests and `streamlit run dashboard.py` keep the defaults)."""
+    code = ("import gc, sys, asyncio, keras; import ui.server as server; hooked = sys.argv[1] == 'hook'\n"
+            "async def start():\n"
+            "    async with server.lifespan(None): pass\n"
+            "if hooked: asyncio.run(start())\n"
+            "server.load_tensorflow()\n"
+            "print(gc.get_freeze_count() > 100_000, keras.backend.clear_session is server._skip_keras_clear_session)")
+    for mode, expected in (("hook", "True True"), ("plain", "False False")):
+        result = subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True, cwd=ROOT,
+                                env={**os.environ, "CGL_WARM_UP": "0"}, check=True)
+        assert result.stdout.strip() == expected, (mode, result.stderr[-2000:])

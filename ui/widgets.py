@@ -3,8 +3,7 @@ when a link asked for something invalid, the code panel, and charts."""
 
 from __future__ import annotations
 
-import gc
-import sys
+import time
 from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
@@ -15,6 +14,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from ui.navigation import BY_KEY, HOME, PAGES
+from ui.server import load_tensorflow, tensorflow_loaded
+
 if TYPE_CHECKING:  # the home page uses no gradlib, so imports no TensorFlow
     from gradlib.chain import ChainCheck
     from gradlib.expressions import Formula
@@ -23,41 +25,33 @@ if TYPE_CHECKING:  # the home page uses no gradlib, so imports no TensorFlow
 # Plotly's own toolbar minus the buttons that fetch things or clutter a projector.
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
-_tuned = False
+
+def navigation() -> None:
+    """The sidebar's links to every page. Drawn here rather than by Streamlit, whose list would call
+    the home page by its file name, "dashboard" (.streamlit/config.toml turns that list off)."""
+    for info in (HOME, *PAGES):
+        st.sidebar.page_link(info.path, label=info.title, icon=info.icon)
 
 
-def _skip_keras_clear_session(free_memory: bool = True) -> None:
-    """Stands in for ``keras.backend.clear_session`` in the dashboard's server process (see below)."""
-
-
-def _tune_server_for_tensorflow() -> None:
-    """Two per-run costs Streamlit adds once TensorFlow is loaded, removed once per process.
-
-    1. After every run Streamlit calls ``gc.collect()``; walking TensorFlow's ~350k import-time
-       objects cost ~400 ms of CPU per interaction. ``gc.freeze()`` moves them out of the
-       collector's view (~30 ms); they live as long as the process anyway.
-    2. After every run Streamlit also calls ``keras.backend.clear_session()``, meant for apps
-       that build a new Keras model each run. It clears TensorFlow's kernel cache, so every
-       compiled function re-instantiates its kernels on the next run: 100 training steps went
-       from 6 ms to 78 ms. This app builds no Keras model per run (compiled trainers live in
-       gradlib's bounded pool), so that one public entry point is made a no-op here, in the
-       server process only; ``keras.utils.clear_session`` and everything else are untouched."""
-    import keras
-
-    gc.freeze()
-    keras.backend.clear_session = _skip_keras_clear_session
-
-
-def page_header(title: str, icon: str, intro: str) -> None:
-    """Page config and title; once per process, after TensorFlow is loaded, the tuning above.
-    The home page imports no TensorFlow, so it never pays for it and stays quick to show."""
-    global _tuned
-    if not _tuned and "tensorflow" in sys.modules:
-        _tune_server_for_tensorflow()
-        _tuned = True
-    st.set_page_config(page_title=f"{title} · Custom Gradient Lab", page_icon=icon, layout="wide")
-    st.title(title)
+def page_header(page: str, intro: str) -> None:
+    """Page config, title and navigation, from the page's row in ui.navigation. A page that computes
+    calls this before it imports gradlib: the first such page after the server started loads
+    TensorFlow here, behind a note, instead of showing nothing for seconds."""
+    info = BY_KEY[page]
+    st.set_page_config(page_title=f"{info.title} · Custom Gradient Lab", page_icon=info.icon, layout="wide")
+    navigation()
+    st.title(info.title)
     st.caption(intro)
+    if info.computes and not tensorflow_loaded():
+        note = st.empty()
+        note.info("Loading TensorFlow: the first page that computes after the server started takes a few seconds.",
+                  icon=":material/hourglass_top:")
+        # TensorFlow's import holds the interpreter, so the server's sending thread gets no turn
+        # until it is over (st.spinner's note, due after 0.5 s, comes too late): a short pause
+        # lets this note leave first. It is paid once per process.
+        time.sleep(0.1)
+        load_tensorflow()
+        note.empty()
 
 
 _PAGE_SHOWN = "_page_shown"  # which page the session's previous run showed
