@@ -80,6 +80,16 @@ class Cluster:
             raise
         return self
 
+    @property
+    def replicas(self) -> list[subprocess.Popen]:
+        return self.processes[:len(self.replica_ports)]
+
+    def replica_of(self, cookie: str) -> int:
+        """Which replica nginx sends a visitor with this Cookie header to (its X-Replica header)."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/_stcore/health", headers={"Cookie": cookie})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return self.replica_ports.index(int(response.headers["X-Replica"].rsplit(":", 1)[1]))
+
     def stop_replica(self, index: int) -> None:
         """End one replica, as a crash would (for the tests of what a visitor then sees)."""
         self.processes[index].kill()

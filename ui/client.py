@@ -64,7 +64,8 @@ class Client:
     async def open(self) -> None:
         # As a browser does: load the page first (a sticky proxy sets its cookie there), then
         # open the websocket with that cookie, so both reach the same replica.
-        self.cookie = await asyncio.to_thread(self._page_cookie)
+        if not self.cookie:  # a reconnecting tab keeps the cookie it has
+            self.cookie = await asyncio.to_thread(self._page_cookie)
         headers = {"Cookie": self.cookie} if self.cookie else {}
         # No client pings: a busy server may not answer in time, and the browser sends none.
         self.ws = await connect(self.url, subprotocols=["streamlit"], max_size=2**26, ping_interval=None,
