@@ -25,6 +25,10 @@ sys.path.insert(0, str(ROOT))
 from streamlit import config  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from ui import server  # noqa: E402
+
+server.act_as_server()  # measure the pages as server.py runs them (ui/server.py's tuning)
+
 # A server compiles each page once and keeps the bytecode; AppTest compiles it again on every
 # run, and with "magic" on that means rewriting its syntax tree each time. The app uses no
 # magic (.streamlit/config.toml turns it off), so turn it off here too and measure the page.

@@ -44,6 +44,15 @@ _loaded = threading.Event()
 _load_lock = threading.Lock()
 
 
+def act_as_server() -> None:
+    """Tune TensorFlow when it loads (or now, if it has): what the hook does, for the benchmarks too."""
+    global _started
+    _started = True
+    with _load_lock:
+        if _loaded.is_set():
+            _tune_for_tensorflow()
+
+
 def tensorflow_loaded() -> bool:
     return _loaded.is_set()
 
@@ -123,8 +132,7 @@ def warm_up() -> None:
 @asynccontextmanager
 async def lifespan(app: object) -> AsyncIterator[None]:
     """The server-start hook (``st.App(..., lifespan=lifespan)``)."""
-    global _started
-    _started = True
+    act_as_server()
     if warm_up_enabled():
         threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     yield
