@@ -36,6 +36,7 @@ from streamlit.logger import get_logger
 from ui.navigation import PAGES
 
 WARM_UP_VARIABLE = "CGL_WARM_UP"
+THREADS_VARIABLE = "CGL_TF_THREADS"  # TensorFlow's inter- and intra-op pool sizes (see the README, "Measured")
 HEALTH_TIMEOUT = 120.0  # seconds the warm-up waits for the server to answer
 _LOGGER = get_logger(__name__)
 
@@ -75,9 +76,14 @@ def _skip_keras_clear_session(free_memory: bool = True) -> None:
 
 def _tune_for_tensorflow() -> None:
     import keras
+    import tensorflow as tf
 
     gc.freeze()
     keras.backend.clear_session = _skip_keras_clear_session
+    threads = int(os.environ.get(THREADS_VARIABLE, "0"))  # 0: TensorFlow's own choice (one per core)
+    if threads:  # before TensorFlow's first op: afterwards its pools are fixed
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
 
 
 def warm_up_enabled() -> bool:
