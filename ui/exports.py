@@ -1,0 +1,44 @@
+"""What a page hands out besides its view: the link as a QR code and the code panel as a notebook.
+No Streamlit here (unit-tested); ui.widgets shows them."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode, urlsplit
+
+import nbformat
+import segno
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
+
+
+def view_link(page_url: str, params: dict[str, str | list[str]]) -> str:
+    """The page's address with its controls' values: what reproduces the view. ``page_url`` is
+    the address without a query (``st.context.url``), ``params`` the page's query parameters."""
+    return f"{page_url}?{urlencode(params, doseq=True)}" if params else page_url
+
+
+def is_local(link: str) -> bool:
+    """True for an address only this machine can open (a phone scanning it gets nothing)."""
+    return (urlsplit(link).hostname or "") in LOCAL_HOSTS
+
+
+def qr_svg(link: str, module_pixels: int = 8) -> str:
+    """The link as a QR code, an SVG string (no file, no image library). Error correction M, and
+    dark on white whatever the theme: scanners expect dark modules on a light ground."""
+    code = segno.make(link, error="m")
+    return code.svg_inline(scale=module_pixels, dark="#000000", light="#ffffff", border=4)
+
+
+def notebook(title: str, math: list[str], link: str, code: str) -> str:
+    """The code panel as a Jupyter notebook (nbformat 4.5): a markdown cell with the page's math and
+    the link to the view, then the runnable code. Returned as JSON text, validated."""
+    formulas = "\n\n".join(f"$$\n{latex}\n$$" for latex in math)
+    intro = (f"# {title}\n\nFrom Custom Gradient Lab. The view this notebook reproduces: <{link}>\n\n{formulas}\n\n"
+             "Run the cell below: it prints the numbers the page shows.")
+    document = new_notebook(cells=[new_markdown_cell(intro), new_code_cell(code)],
+                            metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                     "language": "python"},
+                                      "language_info": {"name": "python"}})
+    nbformat.validate(document)
+    return nbformat.writes(document)
