@@ -1,11 +1,10 @@
 """Surrogate gradients: a step forward, a smooth stand-in for its derivative backward."""
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 import tensorflow as tf
 
-from ui.widgets import Controls, chart, code_panel, page_header, what_to_try
+from ui.widgets import Controls, arrow_table, chart, code_panel, page_header, what_to_try
 
 MAX_SHOWN = 6  # surrogates overlaid at once: more is unreadable, and each costs a curve per panel
 
@@ -79,7 +78,7 @@ for surrogate in chosen:
                  "surrogate gradient (tape)": gradient, "peak of g": profile.peak, "area under g": profile.area})
 
 st.subheader(f"At x = {x:g}")
-st.dataframe(pd.DataFrame(rows), hide_index=True, key="at_x",
+st.dataframe(arrow_table({name: [row[name] for row in rows] for name in rows[0]}), hide_index=True, key="at_x",
              column_config={"surrogate gradient (tape)": st.column_config.NumberColumn(format="%.10g")})
 chart(figures.surrogate_figure(np.linspace(-3.0, 3.0, 601), step_values, plotted, x), key="surrogates")
 st.caption(f"The jump of {forward} is {step.jump:g}: a surrogate whose area equals it scales gradients like the "

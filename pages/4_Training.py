@@ -5,8 +5,8 @@ import time
 import pandas as pd
 import streamlit as st
 
-from ui.widgets import (Controls, cache_in_memory, chart, code_panel, page_header, play_button, playback,
-                        surrogate_formula, what_to_try)
+from ui.widgets import (Controls, arrow_table, cache_in_memory, chart, code_panel, page_header, play_button,
+                        playback, surrogate_formula, what_to_try)
 
 MAX_COMPARED = 6  # runs overlaid in compare mode, the main run included
 FRAMES_PER_SECOND = 15  # play mode: at most MAX_PLAY_FRAMES frames, so at most 10 s
@@ -114,10 +114,11 @@ with left:
 with right:
     st.markdown("**The notebook's printout** (every 10 steps)")
     every_tenth = slice(0, len(history), 10)
-    st.dataframe(pd.DataFrame({"step": history.step[every_tenth], "loss": history.loss[every_tenth],
-                               "grad": history.grad[every_tenth], "x": history.x[every_tenth],
-                               "y": history.y[every_tenth]}), hide_index=True, key="table")
-    st.download_button("Download the history (CSV)", pd.DataFrame(history.columns()).to_csv(index=False),
+    st.dataframe(arrow_table({"step": history.step[every_tenth], "loss": history.loss[every_tenth],
+                              "grad": history.grad[every_tenth], "x": history.x[every_tenth],
+                              "y": history.y[every_tenth]}), hide_index=True, key="table")
+    st.download_button("Download the history (CSV)",  # built on click, from this run's history
+                       lambda history=history: pd.DataFrame(history.columns()).to_csv(index=False),
                        file_name=f"training_{surrogate}_{optimizer}.csv", mime="text/csv", key="download",
                        on_click="ignore")
 

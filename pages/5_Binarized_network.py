@@ -3,11 +3,10 @@
 import time
 from contextlib import closing
 
-import pandas as pd
 import streamlit as st
 
-from ui.widgets import (Controls, chart, code_panel, page_header, play_button, playback, surrogate_formula,
-                        what_to_try)
+from ui.widgets import (Controls, arrow_table, chart, code_panel, page_header, play_button, playback,
+                        surrogate_formula, what_to_try)
 
 MAX_COMPARED = 6  # networks trained side by side, this one included
 PLAY_CHUNK = 10  # steps between redraws while playing: the boundary is redrawn from the live model
@@ -87,8 +86,8 @@ final[0].metric("training accuracy", f"{history.final_accuracy:.1%}")
 final[1].metric("loss", f"{history.loss[-1]:.4g}" if len(history.loss) else "—")
 final[2].metric("‖∂L/∂W₁‖ at the last step", f"{history.first_layer_grad[-1]:.3g}" if len(history.loss) else "—")
 if len(runs) > 1:
-    st.dataframe(pd.DataFrame({"network": list(runs), "final accuracy": [r.final_accuracy for r in runs.values()],
-                               "final loss": [r.loss[-1] if len(r.loss) else float("nan") for r in runs.values()]}),
+    st.dataframe(arrow_table({"network": list(runs), "final accuracy": [r.final_accuracy for r in runs.values()],
+                              "final loss": [r.loss[-1] if len(r.loss) else float("nan") for r in runs.values()]}),
                  hide_index=True, key="compared",
                  column_config={"final accuracy": st.column_config.NumberColumn(format="percent")})
 if surrogate == "zero" or "zero" in runs:

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 import tensorflow as tf
 
-from ui.widgets import Controls, chart, code_panel, page_header, what_to_try
+from ui.widgets import Controls, arrow_table, chart, code_panel, page_header, what_to_try
 
 EXAMPLES = ["log1pexp", "clip", "reverse"]
 
@@ -39,11 +39,11 @@ if example == "log1pexp":
     fine, chart_grid, at_x = compared(0.01), compared(0.1), gradlib.compare_log1pexp(np.array([x]))
     names = {"stable": "stable custom gradient", "docs": "the docs' custom gradient", "autodiff": "TF autodiff"}
     st.metric("f(x) = log(1 + eˣ), stable, float32", f"{float(gradlib.log1pexp(tf.constant(x, tf.float32))):.7g}")
-    st.dataframe({
+    st.dataframe(arrow_table({
         "dy/dx by": ["exact (float64)", *names.values()],
         "value (float32)": [f"{at_x.exact[0]:.7g}", *(f"{at_x.gradients[m][0]:.7g}" for m in names)],
         "relative error": ["(reference)", *(_error_text(at_x.rel_errors[m][0]) for m in names)],
-    }, hide_index=True, key="at_x")
+    }), hide_index=True, key="at_x")
     wrong = [names[m] for m in names if not at_x.rel_errors[m][0] <= WRONG_REL_ERROR]
     if "TF autodiff" in wrong:
         st.warning(f"At x = {x:g} autodiff is wrong: from x ≈ {fine.autodiff_wrong_from:.2f}, 1/(1 + eˣ) is "

@@ -1,6 +1,5 @@
 """The view's link, its QR code and the code panel as a notebook (ui/exports.py)."""
 
-import io
 import json
 import re
 

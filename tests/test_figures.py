@@ -1,9 +1,12 @@
-"""Figure builders: data in, Plotly figure out, without Streamlit."""
+"""Figure builders: data in, a Plotly figure as a plain dict out, without Streamlit or Plotly objects."""
 
+import json
 import subprocess
 import sys
 
 import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
 
 import gradlib
 from ui import figures
@@ -15,54 +18,113 @@ def test_figure_modules_do_not_import_streamlit():
     assert result.stdout.strip() == "False"
 
 
+def test_figures_are_plain_dicts_plotly_accepts():
+    trace = gradlib.trace_chain("square", 2.0, 3)
+    figure = figures.chain_diagram(trace, 3)
+    assert type(figure) is dict and set(figure) == {"data", "layout"}
+    assert all(type(t) is dict for t in figure["data"]) and type(figure["layout"]) is dict
+    # Plotly's validation accepts every property the builder set.
+    checked = go.Figure(figure)
+    assert [t.type for t in checked.data] == ["scatter", "scatter"] and checked.layout.height == 260
+
+
 def test_chain_diagram_reveals_backward_stages():
     trace = gradlib.trace_chain("square", 2.0, 3)
     for revealed in range(4):
         figure = figures.chain_diagram(trace, revealed)
-        assert list(figure.data[1].x) == [2.5, 1.5, 0.5][:revealed]
-    assert len(figure.layout.shapes) == 3
+        assert list(figure["data"][1]["x"]) == [2.5, 1.5, 0.5][:revealed]
+    nodes = figure["data"][0]
+    assert [text.split("<br>")[1] for text in nodes["text"]] == ["2", "4", "16", "256"]
+    assert len(figure["layout"]["shapes"]) == 3
 
 
 def test_chain_curve_turns_inf_into_gaps_and_log_scale_into_magnitudes():
     xs = np.array([-2.0, 0.0, 2.0])
     figure = figures.chain_curve_figure(xs, np.array([-4.0, np.inf, 4.0]), np.array([1.0, 2.0, -3.0]),
                                         2.0, 4.0, -3.0, log_scale=True)
-    assert np.isnan(figure.data[0].y[1]) and list(figure.data[0].y[[0, 2]]) == [4.0, 4.0]
-    assert list(figure.data[3].y) == [3.0]
-    assert figure.layout.yaxis.type == "log" and figure.layout.yaxis2.type == "log"
-    assert figure.layout.uirevision == "chain-curve"
+    data, layout = figure["data"], figure["layout"]
+    assert np.isnan(data[0]["y"][1]) and list(data[0]["y"][[0, 2]]) == [4.0, 4.0]
+    assert list(data[3]["y"]) == [3.0]
+    assert layout["yaxis"]["type"] == "log" and layout["yaxis2"]["type"] == "log"
+    assert layout["uirevision"] == "chain-curve"
+    assert [a["text"] for a in layout["annotations"]] == ["y(x)", "dy/dx (custom gradient)"]
+    # The log scale went to this figure's axes only, not to the grid layout figures share.
+    linear = figures.chain_curve_figure(xs, xs, xs, 0.0, 0.0, 1.0, log_scale=False)["layout"]
+    assert "type" not in linear["yaxis"] and "type" not in linear["yaxis2"]
 
 
 def test_gradient_field_arrows_point_along_the_gradient():
     xs = np.linspace(-2, 2, 11)
     z, dz_dx, dz_dy = gradlib.gradient_field("hypot", xs, xs)
     figure = figures.gradient_field_figure(xs, xs, z, dz_dx, dz_dy, (1.0, 1.0), arrows_every=5)
-    segments_x, segments_y = np.asarray(figure.data[1].x), np.asarray(figure.data[1].y)
+    segments_x, segments_y = np.asarray(figure["data"][1]["x"]), np.asarray(figure["data"][1]["y"])
     starts = np.column_stack([segments_x[0::3], segments_y[0::3]])
     ends = np.column_stack([segments_x[1::3], segments_y[1::3]])
     away = np.einsum("ij,ij->i", ends - starts, starts)  # hypot's gradient points away from the origin
     assert np.all(away[np.linalg.norm(starts, axis=1) > 0] > 0)
+    layout = figure["layout"]
+    assert layout["xaxis"]["title"]["text"] == "x" and layout["yaxis"]["title"]["text"] == "y"
+    assert figure["data"][-1]["x"] == [1.0] and figure["data"][-1]["y"] == [1.0]
 
 
 def test_surrogate_figure_has_one_primitive_and_derivative_per_surrogate():
     xs = np.linspace(-1, 1, 5)
     figure = figures.surrogate_figure(xs, np.sign(xs), {"a": (xs, xs ** 2), "b": (xs, np.abs(xs))}, 0.5)
-    assert [t.name for t in figure.data] == ["forward step", "true derivative (0)", "a", "a", "b", "b"]
-    assert [t.yaxis for t in figure.data[2:]] == [None, "y2", None, "y2"]  # None: the first axes
+    assert [t["name"] for t in figure["data"]] == ["forward step", "true derivative (0)", "a", "a", "b", "b"]
+    assert [t.get("yaxis") for t in figure["data"][2:]] == [None, "y2", None, "y2"]  # None: the first axes
+    np.testing.assert_array_equal(figure["data"][5]["y"], np.abs(xs))
 
 
 def test_training_figure_cuts_runs_for_play_mode():
     history = gradlib.train(gradlib.TrainingConfig(steps=30))
     figure = figures.training_figure({"run": history}, upto=10)
-    assert len(figure.data) == 4 and all(len(trace.x) == 10 for trace in figure.data)
-    assert list(figure.layout.xaxis.range) == [0, 29]
+    data, layout = figure["data"], figure["layout"]
+    assert len(data) == 4 and all(len(trace["x"]) == 10 for trace in data)
+    np.testing.assert_allclose(data[1]["y"], history.x[:10], rtol=1e-6)  # the x panel
+    assert all(layout[f"xaxis{n}"]["range"] == [0, 29] for n in ("", "2", "3", "4"))
+    assert layout["xaxis3"]["title"]["text"] == layout["xaxis4"]["title"]["text"] == "step"
+    assert "title" not in layout["xaxis"]
     state = figures.optimizer_state_figure(history)
-    assert [t.name for t in state.data] == ["momentum", "velocity"]
+    assert [t["name"] for t in state["data"]] == ["momentum", "velocity"]
+    assert state["layout"]["yaxis"]["title"]["text"] == "value"
 
 
 def test_float64_values_beyond_float32_stay_plotted():
     xs = np.array([1.0, 2.0])
     figure = figures.chain_curve_figure(xs, np.array([1e300, 2.0]), np.array([1.0, 2.0]), 1.0, 1e300, 1.0, False)
-    assert figure.data[0].y[0] == 1e300  # not turned into a gap by a float32 cast
+    assert figure["data"][0]["y"][0] == 1e300  # not turned into a gap by a float32 cast
     small = figures.chain_curve_figure(xs, np.array([1.0, 2.0]), np.array([1.0, 2.0]), 1.0, 1.0, 1.0, False)
-    assert small.data[0].y.dtype == np.float32
+    assert small["data"][0]["y"].dtype == np.float32
+
+
+def _sample_figures() -> list[dict]:
+    """Figures with lists, float32 and float64 arrays, int64 steps and a 2-D contour."""
+    xs = np.linspace(-1.0, 1.0, 5)
+    grid = np.linspace(-2, 2, 11)
+    return [figures.chain_diagram(gradlib.trace_chain("square", 2.0, 3), 3),
+            figures.chain_curve_figure(xs, xs, xs, 0.5, 0.5, 0.5, True),
+            figures.training_figure({"run": gradlib.train(gradlib.TrainingConfig(steps=20))}),
+            figures.gradient_field_figure(grid, grid, *gradlib.gradient_field("hypot", grid, grid), (1.0, 1.0), 5)]
+
+
+def _chart_script():
+    from test_figures import _sample_figures
+    from ui.widgets import chart
+
+    for index, figure in enumerate(_sample_figures()):
+        chart(figure, key=f"figure_{index}")
+
+
+def test_chart_sends_what_plotly_would():
+    """ui.widgets.chart hands Streamlit the dict without building a go.Figure: what reaches the
+    browser is still the JSON of go.Figure(figure) as the figures were sent before, NumPy arrays
+    as Plotly's typed arrays and Plotly's template (which Streamlit's theme restyles) included."""
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_function(_chart_script, default_timeout=60).run()
+    assert not app.exception, [e.value for e in app.exception]
+    sent = [json.loads(element.proto.spec) for element in app.get("plotly_chart")]
+    expected = [json.loads(pio.to_json(go.Figure(figure, _validate=False))) for figure in _sample_figures()]
+    assert len(sent) == 4 and sent == expected
+    assert sent[1]["data"][0]["y"]["dtype"] == "f4" and sent[2]["data"][0]["x"]["dtype"] == "i1"  # steps: int64
+    assert sent[3]["data"][0]["z"]["shape"] == "11, 11" and "layout" in sent[0]["layout"]["template"]

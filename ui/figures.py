@@ -1,18 +1,20 @@
-"""Plotly figure builders: data in, ``go.Figure`` out. No Streamlit, so each is unit-tested.
+"""Plotly figure builders: data in, a figure as a plain dict (``{"data": [...], "layout": {...}}``)
+out. No Streamlit, so each is unit-tested.
 
-Figures are assembled from plain dicts and built with ``_validate=False``: Plotly's property
-validation made building a figure cost 10–30 ms per rerun, most of a page's budget. The shapes
-of these dicts are fixed here and checked by the tests instead. Every figure sets ``uirevision``
-so that a redraw after a slider move keeps the user's zoom."""
+No ``plotly.graph_objects`` object is built: the tree of validated objects, and the copy
+``to_dict`` makes of it before Streamlit serialises it, cost more than the figure's data (see
+``ui.widgets.chart``, which sends these dicts as they are). The shapes of these dicts are fixed here
+and checked by the tests instead. Arrays stay NumPy arrays; ``chart`` encodes them as Plotly does.
+Every figure sets ``uirevision`` so that a redraw after a slider move keeps the user's zoom."""
 
 from __future__ import annotations
 
 import copy
+import re
 from functools import lru_cache
 from typing import Mapping
 
 import numpy as np
-import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from gradlib.chain import ChainTrace
@@ -39,16 +41,27 @@ def _plottable(values) -> np.ndarray:
 
 @lru_cache(maxsize=None)
 def _grid_layout(rows: int, cols: int, titles: tuple[str, ...], vertical_spacing: float = 0.14) -> dict:
-    """make_subplots' axes and title annotations, computed once per grid (it is the slow part)."""
-    return make_subplots(rows=rows, cols=cols, subplot_titles=titles,
-                         vertical_spacing=vertical_spacing).layout.to_plotly_json()
+    """make_subplots' axes and title annotations, computed once per grid (it is the slow part).
+    Without Plotly's template, which ``ui.widgets.chart`` adds to every figure. Shared: not to be
+    changed (``_figure`` copies it)."""
+    layout = make_subplots(rows=rows, cols=cols, subplot_titles=titles,
+                           vertical_spacing=vertical_spacing).layout.to_plotly_json()
+    layout.pop("template", None)
+    return layout
 
 
-def _figure(traces: list[dict], revision: str, height: int, base: dict | None = None, **layout) -> go.Figure:
+def _figure(traces: list[dict], revision: str, height: int, base: dict | None = None, **layout) -> dict:
     full_layout = copy.deepcopy(base) if base else {}
     full_layout.update(uirevision=revision, height=height, margin=dict(l=10, r=10, t=40, b=10),
                        legend=dict(orientation="h", y=-0.15), **layout)
-    return go.Figure(data=traces, layout=full_layout, _validate=False)
+    return {"data": traces, "layout": full_layout}
+
+
+def _set_axes(layout: dict, prefix: str, **properties) -> None:
+    """Set ``properties`` on every axis of the layout named ``prefix`` (``xaxis``, ``xaxis2``…)."""
+    for name, axis in layout.items():
+        if re.fullmatch(rf"{prefix}\d*", name):
+            axis.update(properties)
 
 
 def _vline(x: float, axis: str = "") -> dict:
@@ -56,7 +69,7 @@ def _vline(x: float, axis: str = "") -> dict:
                 line=dict(color="#aaa", dash="dot"))
 
 
-def chain_diagram(trace: ChainTrace, revealed: int) -> go.Figure:
+def chain_diagram(trace: ChainTrace, revealed: int) -> dict:
     """x → f → f → … → y: values on the nodes; the first ``revealed`` backward stages (from y back)
     show their downstream gradient on the edge they flow along."""
     depth = trace.depth
@@ -82,7 +95,7 @@ def chain_diagram(trace: ChainTrace, revealed: int) -> go.Figure:
 
 
 def chain_curve_figure(xs: np.ndarray, y: np.ndarray, dydx: np.ndarray, x: float, y_at_x: float,
-                       dydx_at_x: float, log_scale: bool) -> go.Figure:
+                       dydx_at_x: float, log_scale: bool) -> dict:
     """y(x) and dy/dx(x) over a range, the current x marked; on a log scale |y| and |dy/dx|."""
     traces, lines = [], []
     for axis, (values, at_x, color) in zip(("", "2"), [(y, y_at_x, FORWARD_COLOR), (dydx, dydx_at_x, BACKWARD_COLOR)]):
@@ -95,12 +108,12 @@ def chain_curve_figure(xs: np.ndarray, y: np.ndarray, dydx: np.ndarray, x: float
     base = _grid_layout(1, 2, ("y(x)", "dy/dx (custom gradient)"))
     figure = _figure(traces, "chain-curve", 330, base, shapes=lines)
     if log_scale:
-        figure.layout.yaxis.type = figure.layout.yaxis2.type = "log"
+        _set_axes(figure["layout"], "yaxis", type="log")
     return figure
 
 
 def gradient_field_figure(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, dz_dx: np.ndarray,
-                          dz_dy: np.ndarray, point: tuple[float, float], arrows_every: int) -> go.Figure:
+                          dz_dy: np.ndarray, point: tuple[float, float], arrows_every: int) -> dict:
     """Contour of z with gradient arrows on a coarser grid and the current point."""
     rows, cols = np.meshgrid(np.arange(0, len(ys), arrows_every), np.arange(0, len(xs), arrows_every), indexing="ij")
     gx, gy = dz_dx[rows, cols].ravel(), dz_dy[rows, cols].ravel()
@@ -128,7 +141,7 @@ def gradient_field_figure(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, dz_dx: 
 
 
 def surrogate_figure(xs: np.ndarray, step_values: np.ndarray, curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
-                     x: float) -> go.Figure:
+                     x: float) -> dict:
     """Left: the forward step and each surrogate's smooth primitive (what the backward pass
     pretends the forward was). Right: each surrogate derivative, with the true one, 0."""
     traces = [
@@ -151,7 +164,7 @@ TRAINING_PANELS = (("loss", "loss"), ("x", "x (after the update)"), ("grad", "gr
                    ("y", "forward output sign(x)"))
 
 
-def training_figure(histories: Mapping[str, TrainingHistory], upto: int | None = None) -> go.Figure:
+def training_figure(histories: Mapping[str, TrainingHistory], upto: int | None = None) -> dict:
     """Loss, x, gradient and the step's output against step, one colour per run; ``upto`` cuts
     every run at that many steps (play mode) while the axes keep the whole run's range."""
     traces = []
@@ -166,12 +179,13 @@ def training_figure(histories: Mapping[str, TrainingHistory], upto: int | None =
     base = _grid_layout(2, 2, tuple(title for _, title in TRAINING_PANELS))
     figure = _figure(traces, "training", 520, base)
     last_step = max(max(h.config.steps for h in histories.values()) - 1, 1)
-    figure.update_xaxes(range=[0, last_step])
-    figure.layout.xaxis3.title.text = figure.layout.xaxis4.title.text = "step"
+    _set_axes(figure["layout"], "xaxis", range=[0, last_step])
+    figure["layout"]["xaxis3"]["title"] = dict(text="step")
+    figure["layout"]["xaxis4"]["title"] = dict(text="step")
     return figure
 
 
-def optimizer_state_figure(history: TrainingHistory) -> go.Figure:
+def optimizer_state_figure(history: TrainingHistory) -> dict:
     """The optimizer's own variables for x against step (Adam's momentum m and velocity v...)."""
     traces = [dict(type="scatter", x=history.step, y=_plottable(values), mode="lines", name=name,
                    line=dict(color=PALETTE[index % len(PALETTE)]))
@@ -182,7 +196,7 @@ def optimizer_state_figure(history: TrainingHistory) -> go.Figure:
 
 
 def decision_boundary_figure(points: np.ndarray, labels: np.ndarray, grid: np.ndarray,
-                             probability: np.ndarray) -> go.Figure:
+                             probability: np.ndarray) -> dict:
     """P(class 1) over the plane, the 0.5 contour as the boundary, and the training points."""
     # Plotly's RdBu runs blue to red; reversed, P(1) = 1 is blue like the class-1 points.
     traces = [dict(type="contour", x=grid, y=grid, z=probability, zmin=0, zmax=1, colorscale="RdBu",
@@ -204,7 +218,7 @@ NETWORK_PANELS = (("loss", "loss (cross-entropy)"), ("accuracy", "training accur
                   ("first_layer_grad", "‖∂L/∂W₁‖: what reaches the first layer"))
 
 
-def network_curves_figure(histories: Mapping[str, NetworkHistory], steps: int) -> go.Figure:
+def network_curves_figure(histories: Mapping[str, NetworkHistory], steps: int) -> dict:
     """Loss, accuracy and the first layer's gradient norm against step, one colour per run."""
     traces = []
     for index, (label, history) in enumerate(histories.items()):
@@ -215,13 +229,13 @@ def network_curves_figure(histories: Mapping[str, NetworkHistory], steps: int) -
                                yaxis=f"y{axis}", line=dict(color=PALETTE[index % len(PALETTE)])))
     base = _grid_layout(3, 1, tuple(title for _, title in NETWORK_PANELS), vertical_spacing=0.1)
     figure = _figure(traces, "network-curves", 560, base)
-    figure.update_xaxes(range=[0, max(steps - 1, 1)])
-    figure.layout.xaxis3.title.text = "step"
+    _set_axes(figure["layout"], "xaxis", range=[0, max(steps - 1, 1)])
+    figure["layout"]["xaxis3"]["title"] = dict(text="step")
     return figure
 
 
 def log1pexp_figure(comparison: Log1pexpComparison, x: float, autodiff_wrong_from: float | None,
-                    docs_wrong_up_to: float | None) -> go.Figure:
+                    docs_wrong_up_to: float | None) -> dict:
     """d/dx log(1 + e^x) three ways against the exact value (top, log scale) and each one's
     relative error (bottom), with where autodiff and the docs' form are wrong shaded."""
     floor = 1e-10  # an error of exactly 0 is drawn here: a log axis has no 0
@@ -255,7 +269,7 @@ def log1pexp_figure(comparison: Log1pexpComparison, x: float, autodiff_wrong_fro
                    xaxis2=dict(base["xaxis2"], title=dict(text="x")))
 
 
-def descent_figure(run: DescentRun, fixed_label: str) -> go.Figure:
+def descent_figure(run: DescentRun, fixed_label: str) -> dict:
     """x and the gradient x received, per step, through the fix and without it."""
     traces = []
     for label, xs, grads, color in ((fixed_label, run.x_with, run.grad_with, FORWARD_COLOR),
@@ -268,7 +282,7 @@ def descent_figure(run: DescentRun, fixed_label: str) -> go.Figure:
     return _figure(traces, "descent", 360, base)
 
 
-def backward_check_figure(check: BackwardCheck, x: float) -> go.Figure:
+def backward_check_figure(check: BackwardCheck, x: float) -> dict:
     """f over the range (top); your g against f′ three ways (bottom), where g is wrong shaded."""
     traces = [dict(type="scatter", x=check.x, y=_plottable(check.forward), mode="lines", name="f(x)",
                    line=dict(color=FORWARD_COLOR, width=3))]

@@ -6,14 +6,14 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from functools import partial
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
-import plotly.graph_objects as go
+import pyarrow as pa
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from ui import plotly_wire
 from ui.navigation import BY_KEY, HOME, PAGES
 from ui.server import load_tensorflow, tensorflow_loaded
 
@@ -299,7 +299,7 @@ def chain_check(check: ChainCheck) -> None:
     with right:
         st.markdown("**The trace**: forward from stage 1, backward from stage n (what each `grad` received and "
                     "returned)")
-        st.dataframe(pd.DataFrame({
+        st.dataframe(arrow_table({
             "stage": [s.stage for s in trace.forward],
             "input x_i": [s.input for s in trace.forward],
             "output f(x_i)": [s.output for s in trace.forward],
@@ -312,7 +312,7 @@ def chain_check(check: ChainCheck) -> None:
                            f"downstream={b.downstream:g}" for b in trace.backward]
                         + [f"\nfinal dy/dx={trace.dydx:g}"]), language="text")
     right.markdown("**The same dy/dx four ways**")
-    right.dataframe(pd.DataFrame({
+    right.dataframe(arrow_table({
         "method": [e.label for e in check.estimates],
         "dy/dx": [f"{e.value:.9g}" for e in check.estimates],
         "relative error vs closed form": ["(reference)" if e.method == "closed_form" else
@@ -326,10 +326,20 @@ def code_panel(code: str) -> None:
         st.code(code, language="python")
 
 
-def chart(figure: go.Figure, key: str, where=None) -> None:
-    """A Plotly chart keyed ``<key>_chart``, so it never clashes with a control's key (its CSS
-    class is then ``st-key-<key>_chart``, which the browser tests use)."""
-    (where or st).plotly_chart(figure, key=f"{key}_chart", config=PLOTLY_CONFIG)
+def arrow_table(columns: Mapping[str, Sequence | np.ndarray]) -> pa.Table:
+    """Columns as an Arrow table for ``st.dataframe``, which sends one as it is (a pandas DataFrame
+    it converts to Arrow first). NaN becomes a missing value, as in that conversion, so a table
+    shows what it showed when it was built with pandas."""
+    return pa.table({name: pa.array(values, from_pandas=True) for name, values in columns.items()})
+
+
+def chart(figure: dict, key: str, where=None) -> None:
+    """A Plotly chart of a figure dict from ``ui.figures``, keyed ``<key>_chart`` so it never
+    clashes with a control's key (its CSS class is then ``st-key-<key>_chart``, which the browser
+    tests use). The figure is completed as ``go.Figure(figure).to_dict()`` would be, the same JSON
+    without building the object: NumPy arrays become Plotly's typed arrays (in place: pass a new
+    figure), and the layout gets Plotly's default template."""
+    (where or st).plotly_chart(plotly_wire.sendable(figure), key=f"{key}_chart", config=PLOTLY_CONFIG)
 
 
 def what_to_try(*items: str) -> None:
