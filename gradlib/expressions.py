@@ -303,7 +303,7 @@ def to_tf(node: Node, values: Mapping[str, Tensor]) -> Tensor:
         name = str(node.value)
         if name in CONSTANTS:
             return tf.fill(tf.shape(x), tf.constant(CONSTANTS[name], x.dtype))
-        return values[name] * tf.ones_like(x)
+        return x if name == "x" else values[name] * tf.ones_like(x)  # k or y, spread to x's shape
     children = [to_tf(child, values) for child in node.children]
     if node.kind == "negate":
         return -children[0]
@@ -432,8 +432,13 @@ class Formula:
 
     def derivative(self) -> "Formula":
         """d/dx, exact (sympy), as a formula of its own."""
-        exact = sympy.diff(to_sympy(self.tree), _X)
-        return Formula(sympy.sstr(exact), from_sympy(exact))
+        return _derivative(self.tree)
+
+
+@lru_cache(maxsize=256)  # sympy's diff costs about a millisecond; pages ask for it on every rerun
+def _derivative(tree: Node) -> Formula:
+    exact = sympy.diff(to_sympy(tree), _X)
+    return Formula(sympy.sstr(exact), from_sympy(exact))
 
 
 @lru_cache(maxsize=256)  # a formula is a few hundred bytes: the cache stays well under 1 MB
