@@ -19,9 +19,10 @@ controls = Controls("chain")
 fn = controls.choice("fn", "Function f", [*ELEMENTARY, CUSTOM], "square",
                      help=f"{CUSTOM}: your own f and backward g, typed below (see the Your gradient page)")
 pair = formula_pair(controls, where=st.sidebar) if fn == CUSTOM else None
-x = controls.number("x", CHAIN_X)
+x = controls.number("x", CHAIN_X, where=controls.main)
 # A new depth shows every backward stage again, however the depth was changed (drag or keys).
-depth = controls.number("depth", DEPTH, help="y = f(f(…f(x))), n times", on_change=lambda: controls.forget("reveal"))
+depth = controls.number("depth", DEPTH, help="y = f(f(…f(x))), n times", where=controls.main,
+                        on_change=lambda: controls.forget("reveal"))
 dtype = controls.choice("dtype", "Precision", ["float32", "float64"], "float32", horizontal=True)
 log_scale = controls.toggle("log", "Log scale for the curves", help="plots |y| and |dy/dx|")
 if fn == CUSTOM and pair is None:
@@ -44,17 +45,19 @@ entry = entry_of(function)
 check = checked(function, x, depth, dtype)
 trace = check.trace
 
-st.latex(rf"y = \underbrace{{f(f(\cdots f(x)))}}_{{{depth}\text{{ times}}}}, \qquad f(x) = {entry.latex},"
-         rf"\qquad f'(x) = {entry.derivative_latex}")
-st.latex(r"\frac{dy}{dx} = \frac{dy}{dx_{0}} \cdots \frac{dx_i}{dx_{i+1}} \cdots \frac{dx_n}{dx}, \qquad"
-         r"\text{downstream} = \underbrace{\frac{dx_{i}}{dx_{i+1}}}_{\text{local (current)}} \times \text{upstream}")
+controls.math(rf"y = \underbrace{{f(f(\cdots f(x)))}}_{{{depth}\text{{ times}}}}, \qquad f(x) = {entry.latex},"
+              rf"\qquad f'(x) = {entry.derivative_latex}")
+controls.math(r"\frac{dy}{dx} = \frac{dy}{dx_{0}} \cdots \frac{dx_i}{dx_{i+1}} \cdots \frac{dx_n}{dx}, \qquad"
+              r"\text{downstream} = \underbrace{\frac{dx_{i}}{dx_{i+1}}}_{\text{local (current)}} \times \text{upstream}")
 
 chain_check(check)
 
 st.subheader("The chain, and the gradient flowing back")
 revealed = controls.number("reveal", backward_stages(depth), where=st,
                            help="0 shows the forward pass only; each step reveals one more stage, from y back to x")
-chart(figures.chain_diagram(trace, revealed), key="diagram")
+chart(figures.chain_diagram(trace, revealed), key="diagram",
+      alt=f"The chain from x = {x:g} to y = {trace.y:.6g} through {depth} stages of {entry.id}, with {revealed} of "
+          f"{depth} backward stages shown; dy/dx = {trace.dydx:.6g}.")
 if 0 < revealed < depth:
     stage = trace.backward[revealed - 1]
     st.info(f"Stage {stage.stage} received upstream = {stage.upstream:.6g}, multiplied it by its local derivative "
@@ -70,7 +73,9 @@ def curve(function: tuple[str, ...], depth: int, dtype: str) -> tuple[np.ndarray
 
 st.subheader("y and dy/dx over x")
 xs, ys, slopes = curve(function, depth, dtype)
-chart(figures.chain_curve_figure(xs, ys, slopes, x, trace.y, trace.dydx, log_scale), key="curves")
+chart(figures.chain_curve_figure(xs, ys, slopes, x, trace.y, trace.dydx, log_scale), key="curves",
+      alt=f"y and dy/dx for x from {CHAIN_X.low:g} to {CHAIN_X.high:g}{' (sizes, log scale)' if log_scale else ''}; at "
+          f"x = {x:g}, y = {trace.y:.6g} and dy/dx = {trace.dydx:.6g}.")
 if not (np.all(np.isfinite(ys)) and np.all(np.isfinite(slopes))):
     st.caption(f"Gaps in the curves are where y or dy/dx is inf or NaN in {dtype}.")
 
@@ -83,4 +88,4 @@ what_to_try(
     "for sin from 0.42 at depth 1 to 0.040 at depth 12, for tanh from 0.071 to 0.0028.",
     "exp at depth 3 and x = 1: exp(exp(e)) is already 3.8 million; see how fast the gradient grows.",
 )
-code_panel(snippets.chain_code(entry, x, depth, dtype))
+code_panel(snippets.chain_code(entry, x, depth, dtype), controls)

@@ -15,18 +15,18 @@ from ui import figures, snippets
 
 controls = Controls("multivar")
 fn = controls.choice("fn", "Function z = f(x, y)", list(BIVARIATE), "multiply")
-x = controls.number("x", POINT_X)
-y = controls.number("y", POINT_Y)
+x = controls.number("x", POINT_X, where=controls.main)
+y = controls.number("y", POINT_Y, where=controls.main)
 zeros = controls.toggle("zeros", "unconnected_gradients=ZERO",
                         help="tape.gradient(..., unconnected_gradients=tf.UnconnectedGradients.ZERO)")
 
 entry = BIVARIATE[fn]
 result = gradlib.partial_derivatives(fn, x, y, unconnected="zero" if zeros else "none")
 
-st.latex(rf"z = f(x, y) = {entry.latex}, \qquad \frac{{\partial z}}{{\partial x}} = {entry.dz_dx_latex}, \qquad"
-         rf"\frac{{\partial z}}{{\partial y}} = {entry.dz_dy_latex}")
-st.latex(r"\texttt{grad}(\text{upstream}) \;\mapsto\; \left(\text{upstream}\cdot\frac{\partial z}{\partial x},\;"
-         r"\text{upstream}\cdot\frac{\partial z}{\partial y}\right)")
+controls.math(rf"z = f(x, y) = {entry.latex}, \qquad \frac{{\partial z}}{{\partial x}} = {entry.dz_dx_latex}, \qquad"
+              rf"\frac{{\partial z}}{{\partial y}} = {entry.dz_dy_latex}")
+controls.math(r"\texttt{grad}(\text{upstream}) \;\mapsto\; \left(\text{upstream}\cdot\frac{\partial z}{\partial x},\;"
+              r"\text{upstream}\cdot\frac{\partial z}{\partial y}\right)")
 
 numbers = [result.z, result.dz_dx, result.dz_dy]
 if not np.all(np.isfinite(numbers)):
@@ -63,9 +63,10 @@ def field(fn: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.n
 
 st.subheader("z over the plane, with its gradient")
 xs, ys, z, dz_dx, dz_dy = field(fn)
-chart(figures.gradient_field_figure(xs, ys, z, dz_dx, dz_dy, (x, y), arrows_every=5), key="field")
-st.caption("Arrows: (∂z/∂x, ∂z/∂y) from the custom backward function, all drawn to one scale; they point uphill "
-           "and cross the contour lines at right angles.")
+chart(figures.gradient_field_figure(xs, ys, z, dz_dx, dz_dy, (x, y), arrows_every=5), key="field",
+      alt=f"Contours of z = {fn}(x, y) with black arrows (∂z/∂x, ∂z/∂y) from the custom backward function, all "
+          f"drawn to one scale: they point uphill and cross the contour lines at right angles. At the point "
+          f"({x:g}, {y:g}) the gradient is ({shown(result.dz_dx)}, {shown(result.dz_dy)}).")
 
 what_to_try(
     "The notebook: multiply at (2, 3) gives z = 6, ∂z/∂x = 3 = y, ∂z/∂y = 2 = x, and None for a variable "
@@ -74,4 +75,4 @@ what_to_try(
     "divide with y near 0: the gradients blow up; at y = 0 exactly they are inf.",
     "hypot: the arrows all point away from the origin and have length 1.",
 )
-code_panel(snippets.multivar_code(fn, x, y, "zero" if zeros else "none"))
+code_panel(snippets.multivar_code(fn, x, y, "zero" if zeros else "none"), controls)

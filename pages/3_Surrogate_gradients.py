@@ -23,12 +23,12 @@ chosen = controls.choices("surrogates", "Surrogates", list(SURROGATES), ["sigmoi
                           max_selections=MAX_SHOWN, help=f"up to {MAX_SHOWN} at once")
 multiplier = controls.number("scale", MULTIPLIER, label="Scale (× each surrogate's published default)",
                              help="1 = the default from each paper; sigmoid's default k = 1 is the notebook's")
-x = controls.number("x", SURROGATE_X)
+x = controls.number("x", SURROGATE_X, where=controls.main)
 
 step = STEPS[forward]
-st.latex(step.latex)
-st.latex(r"\text{forward: } y = \operatorname{step}(x) \qquad \text{backward: } \frac{\partial L}{\partial x} = "
-         r"\text{upstream} \cdot g(x) \quad\text{instead of}\quad \text{upstream} \cdot 0")
+controls.math(step.latex)
+controls.math(r"\text{forward: } y = \operatorname{step}(x) \qquad \text{backward: } \frac{\partial L}{\partial x} = "
+              r"\text{upstream} \cdot g(x) \quad\text{instead of}\quad \text{upstream} \cdot 0")
 if not chosen:
     st.info("Choose at least one surrogate in the sidebar.")
     st.stop()
@@ -80,7 +80,10 @@ for surrogate in chosen:
 st.subheader(f"At x = {x:g}")
 st.dataframe(arrow_table({name: [row[name] for row in rows] for name in rows[0]}), hide_index=True, key="at_x",
              column_config={"surrogate gradient (tape)": st.column_config.NumberColumn(format="%.10g")})
-chart(figures.surrogate_figure(np.linspace(-3.0, 3.0, 601), step_values, plotted, x), key="surrogates")
+chart(figures.surrogate_figure(np.linspace(-3.0, 3.0, 601), step_values, plotted, x), key="surrogates",
+      alt=f"Left: the {forward} step and each surrogate's primitive P(x); right: each surrogate derivative g(x) "
+          f"against the true derivative, 0. At x = {x:g}: "
+          + "; ".join(f"{row['surrogate']} g = {row['surrogate gradient (tape)']:.4g}" for row in rows) + ".")
 st.caption(f"The jump of {forward} is {step.jump:g}: a surrogate whose area equals it scales gradients like the "
            "step it replaces. Learning is robust to the shape of g but sensitive to its scale (Zenke & Vogels 2021).")
 if "ste" in chosen:
@@ -103,4 +106,4 @@ what_to_try(
     "Raise the scale: the sigmoid surrogate gets taller and narrower, but its area stays 1.",
     "fast_sigmoid's default (k = 25, from snnTorch) has area 0.08: it shrinks every gradient it passes.",
 )
-code_panel(snippets.surrogate_code(forward, parameters, x))
+code_panel(snippets.surrogate_code(forward, parameters, x), controls)

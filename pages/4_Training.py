@@ -33,15 +33,15 @@ surrogate = controls.choice("surrogate", "Surrogate gradient", [*SURROGATES, CUS
                             help=f"{CUSTOM}: your own g(x), typed below (see the Your gradient page)")
 backward = surrogate_formula(controls, surrogate)
 multiplier = controls.number("scale", MULTIPLIER)
-x0 = controls.number("x0", X0)
+x0 = controls.number("x0", X0, where=controls.main)
 target = controls.number("target", TARGET)
 steps = controls.number("steps", TRAINING_STEPS)
 entry = surrogate_entry(surrogate, backward)
 if entry.scale is None:
     st.sidebar.caption(f"`{surrogate}` has no parameter, so the scale does nothing for it.")
 
-st.latex(r"L(x) = \tfrac12\,(\operatorname{sign}(x) - t)^2, \qquad \frac{dL}{dx} = (\operatorname{sign}(x) - t)"
-         r"\cdot g(x), \qquad g = " + entry.derivative_latex)
+controls.math(r"L(x) = \tfrac12\,(\operatorname{sign}(x) - t)^2, \qquad \frac{dL}{dx} = (\operatorname{sign}(x) - t)"
+              r"\cdot g(x), \qquad g = " + entry.derivative_latex)
 
 
 def config_for(surrogate: str = surrogate, optimizer: str = optimizer) -> TrainingConfig:
@@ -98,17 +98,20 @@ if playing:
     with playback(stop_slot) as progress:
         for index, end in enumerate(frame_ends):
             started = time.perf_counter()
-            chart(figures.training_figure(runs, upto=end), key=f"frame_{index}", where=training_chart)
+            chart(figures.training_figure(runs, upto=end), key=f"frame_{index}", where=training_chart,
+                  alt=f"The run so far: step {end} of {longest}.")
             progress.progress(index / max(len(frame_ends) - 1, 1), text=f"step {end} of {longest}")
             time.sleep(max(0.0, 1 / FRAMES_PER_SECOND - (time.perf_counter() - started)))
-chart(figures.training_figure(runs), key="training", where=training_chart)
+chart(figures.training_figure(runs), key="training", where=training_chart,
+      alt=f"Loss, x, the gradient and sign(x) against step for {len(runs)} run(s): x goes from {x0:g} to "
+          f"{history.x[-1]:.6g} in {len(history)} steps, and the loss ends at {history.loss[-1]:.6g}.")
 
 left, right = st.columns([3, 2])
 with left:
     if history.state:
-        chart(figures.optimizer_state_figure(history), key="state")
-        st.caption(f"{spec.name}'s own variables for x after each step (Keras names: "
-                   f"{', '.join(history.state)}).")
+        chart(figures.optimizer_state_figure(history), key="state",
+              alt=f"{spec.name}'s own variables for x after each step (Keras names): "
+                  + ", ".join(f"{name} ends at {values[-1]:.4g}" for name, values in history.state.items()) + ".")
     else:
         st.caption(f"{spec.name} keeps no state for x: each step is −learning rate × gradient.")
 with right:
@@ -131,4 +134,4 @@ what_to_try(
     "Set the target to 0: sign(x) is never 0, so the loss never reaches 0 and x oscillates around 0.",
     "Press ▶ Play to watch a run unfold, step by step.",
 )
-code_panel(snippets.training_code(config_for()))
+code_panel(snippets.training_code(config_for()), controls)

@@ -22,7 +22,7 @@ from gradlib import (CUSTOM, DATASETS, GRID, HIDDEN, MULTIPLIER, NETWORK_LEARNIN
 from ui import figures, snippets
 
 controls = Controls("network")
-dataset = controls.choice("dataset", "Data set", list(DATASETS), "moons", horizontal=True)
+dataset = controls.choice("dataset", "Data set", list(DATASETS), "moons", horizontal=True, where=controls.main)
 seed = controls.number("seed", SEED)
 surrogate = controls.choice("surrogate", "Surrogate gradient", [*SURROGATES, CUSTOM, REAL_VALUED], "sigmoid",
                             help=f"{CUSTOM}: your own g(x), typed below; {REAL_VALUED}: a real-valued tanh network, "
@@ -34,8 +34,8 @@ learning_rate = controls.grid("lr", NETWORK_LEARNING_RATE)
 steps = controls.number("steps", NETWORK_STEPS)
 hidden = controls.grid("hidden", HIDDEN)
 
-st.latex(r"h_1 = \operatorname{sign}(W_1 x + b_1), \quad h_2 = \operatorname{sign}(W_2 h_1 + b_2), \quad"
-         r"\hat p = \sigma(W_3 h_2 + b_3), \qquad \frac{\partial h}{\partial a} := g(a) \text{ in the backward pass}")
+controls.math(r"h_1 = \operatorname{sign}(W_1 x + b_1), \quad h_2 = \operatorname{sign}(W_2 h_1 + b_2), \quad"
+              r"\hat p = \sigma(W_3 h_2 + b_3), \qquad \frac{\partial h}{\partial a} := g(a) \text{ in the backward pass}")
 
 
 
@@ -69,15 +69,20 @@ if playing:
     with playback(stop_slot) as progress, closing(train_network_in_chunks(config, chunk_steps=PLAY_CHUNK)) as chunks:
         for frame, history in enumerate(chunks):
             chart(figures.decision_boundary_figure(points, labels, GRID, history.boundary), f"boundary_{frame}",
-                  where=boundary_area)
-            chart(figures.network_curves_figure({surrogate: history}, steps), f"curves_{frame}", where=curves_area)
+                  where=boundary_area, alt=f"The boundary after step {len(history)} of {steps}.")
+            chart(figures.network_curves_figure({surrogate: history}, steps), f"curves_{frame}", where=curves_area,
+                  alt=f"Loss, accuracy and the first layer's gradient up to step {len(history)} of {steps}.")
             progress.progress(len(history) / steps, text=f"step {len(history)} of {steps}")
             time.sleep(0.02)  # lets the browser draw; at most NETWORK_STEPS.high / PLAY_CHUNK redraws
 
 history = trained(config)
 runs = {surrogate: history, **{other: trained(config_for(other)) for other in others if other != surrogate}}
-chart(figures.decision_boundary_figure(points, labels, GRID, history.boundary), "boundary", where=boundary_area)
-chart(figures.network_curves_figure(runs, steps), "curves", where=curves_area)
+chart(figures.decision_boundary_figure(points, labels, GRID, history.boundary), "boundary", where=boundary_area,
+      alt=f"P(class 1) over the plane, the 0.5 boundary and the {len(points)} {dataset} training points: "
+          f"{history.final_accuracy:.1%} of them on the right side.")
+chart(figures.network_curves_figure(runs, steps), "curves", where=curves_area,
+      alt=f"Loss, training accuracy and ‖∂L/∂W₁‖ against step for {len(runs)} network(s); {surrogate} ends at "
+          f"{history.final_accuracy:.1%} accuracy.")
 
 if history.stopped:
     st.error(history.stopped, icon="⚠️")
@@ -103,4 +108,4 @@ what_to_try(
     "Spirals need more: 92% at the defaults, 99.5% with 128 hidden units and 1500 steps.",
     "Press ▶ Play to watch the boundary form as the network trains.",
 )
-code_panel(snippets.network_code(config))
+code_panel(snippets.network_code(config), controls)

@@ -25,11 +25,11 @@ controls = Controls("fixes")
 example = controls.choice("example", "Example", EXAMPLES, "log1pexp", horizontal=True, where=st)
 
 if example == "log1pexp":
-    x = controls.number("x", LOG1PEXP_X, owner=example)
-    st.latex(rf"f(x) = {gradlib.fixes.NAIVE_FORWARD.latex}, \qquad f'(x) = \frac{{e^x}}{{1 + e^x}}, \qquad "
-             r"\text{autodiff: } e^x \cdot \frac{1}{1 + e^x}")
-    st.latex(rf"\text{{the docs' custom gradient: }} {gradlib.fixes.DOCS_BACKWARD.latex} \qquad \text{{stable: }} "
-             rf"f(x) = {gradlib.fixes.STABLE_FORWARD.latex},\; f'(x) = {gradlib.fixes.STABLE_BACKWARD.latex}")
+    x = controls.number("x", LOG1PEXP_X, owner=example, where=controls.main)
+    controls.math(rf"f(x) = {gradlib.fixes.NAIVE_FORWARD.latex}, \qquad f'(x) = \frac{{e^x}}{{1 + e^x}}, \qquad "
+                  r"\text{autodiff: } e^x \cdot \frac{1}{1 + e^x}")
+    controls.math(rf"\text{{the docs' custom gradient: }} {gradlib.fixes.DOCS_BACKWARD.latex} \qquad \text{{stable: }} "
+                  rf"f(x) = {gradlib.fixes.STABLE_FORWARD.latex},\; f'(x) = {gradlib.fixes.STABLE_BACKWARD.latex}")
 
     @st.cache_data(max_entries=2)
     def compared(step: float) -> gradlib.Log1pexpComparison:
@@ -53,10 +53,11 @@ if example == "log1pexp":
         st.warning(f"At x = {x:g} the documentation's 1 − 1/(1 + eˣ) is wrong by "
                    f"{_error_text(at_x.rel_errors['docs'][0])}: it subtracts two numbers close to 1, and float32 "
                    f"keeps ~7 digits of each. It is right only above x ≈ {fine.docs_wrong_up_to:.2f}.")
-    chart(figures.log1pexp_figure(chart_grid, x, fine.autodiff_wrong_from, fine.docs_wrong_up_to), "gradients")
-    st.caption(f"Shaded: where autodiff (from x ≈ {fine.autodiff_wrong_from:.2f}) and the docs' form (below "
-               f"x ≈ {fine.docs_wrong_up_to:.2f}) are more than {WRONG_REL_ERROR:g} off the exact "
-               "value. No error is drawn where σ(x) is too small for float32 to hold.")
+    chart(figures.log1pexp_figure(chart_grid, x, fine.autodiff_wrong_from, fine.docs_wrong_up_to), "gradients",
+          alt=f"dy/dx of log(1 + eˣ) three ways against the exact value (top) and their relative errors (bottom). "
+              f"Shaded: where autodiff (from x ≈ {fine.autodiff_wrong_from:.2f}) and the docs' form (below "
+              f"x ≈ {fine.docs_wrong_up_to:.2f}) are more than {WRONG_REL_ERROR:g} off the exact value. No error is "
+              "drawn where σ(x) is too small for float32 to hold.")
     code = snippets.log1pexp_code(x)
     tips = ["At x = 100 (the TensorFlow documentation's example) autodiff gives NaN; both custom gradients give 1.",
             f"Move x to 88: autodiff gives 0 instead of 1, with no NaN to warn you (wrong from x ≈ "
@@ -74,11 +75,11 @@ else:
     learning_rate = controls.number("lr", DESCENT_LEARNING_RATE, owner=example)
     steps = controls.number("steps", DESCENT_STEPS, owner=example)
     if clip:
-        st.latex(r"\text{forward: } y = x, \qquad \text{backward: } \frac{\partial L}{\partial x} = "
-                 r"\operatorname{clip}(\text{upstream}, -c, c), \qquad L = \tfrac14 (x - 3)^4")
+        controls.math(r"\text{forward: } y = x, \qquad \text{backward: } \frac{\partial L}{\partial x} = "
+                      r"\operatorname{clip}(\text{upstream}, -c, c), \qquad L = \tfrac14 (x - 3)^4")
     else:
-        st.latex(r"\text{forward: } y = x, \qquad \text{backward: } \frac{\partial L}{\partial x} = "
-                 r"-\lambda \cdot \text{upstream}, \qquad L = \tfrac12 (x - 1)^2")
+        controls.math(r"\text{forward: } y = x, \qquad \text{backward: } \frac{\partial L}{\partial x} = "
+                      r"-\lambda \cdot \text{upstream}, \qquad L = \tfrac12 (x - 1)^2")
     run = gradlib.descent_demo(example, x0, parameter, learning_rate, steps)
     columns = st.columns(2)
     columns[0].metric(f"final x with {'clipping' if clip else 'reversal'}", f"{run.x_with[-1]:.6g}")
@@ -87,7 +88,9 @@ else:
         step = int(np.flatnonzero(~np.isfinite(run.x_without))[0])
         st.warning(f"Without clipping the first gradient, (x0 − 3)³, throws x far up the other wall, where "
                    f"the gradient is larger still: x is inf or NaN from step {step} on.")
-    chart(figures.descent_figure(run, "with clipping" if clip else "with reversal"), "descent")
+    chart(figures.descent_figure(run, "with clipping" if clip else "with reversal"), "descent",
+          alt=f"x and the gradient x received at each of {steps} steps, with {'clipping' if clip else 'reversal'} "
+              f"and without: x ends at {run.x_with[-1]:.6g} with it and {run.x_without[-1]:.6g} without.")
     code = snippets.descent_code(example, x0, parameter, learning_rate, steps)
     tips = (["From x = −2 the raw gradient is −125: one step of 0.1 throws x to 10.5, and it diverges. Clipped to "
              "1, x climbs in steps of 0.1 and creeps towards 3 (2.44 after 50 steps: near its minimum the quartic "
@@ -99,4 +102,4 @@ else:
                   "a reversal maximise the loss (domain-adversarial training, Ganin & Lempitsky 2015).",
                   "λ = 0: nothing reaches x at all.", "Without reversal x approaches 1 (0.985 after 50 steps)."])
 what_to_try(*tips)
-code_panel(code)
+code_panel(code, controls)

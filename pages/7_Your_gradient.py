@@ -16,7 +16,7 @@ from ui import figures, snippets
 
 controls = Controls("yours")
 pair = formula_pair(controls)
-x = controls.number("x", CUSTOM_X)
+x = controls.number("x", CUSTOM_X, where=controls.main)
 depth = controls.number("depth", DEPTH)
 dtype = controls.choice("dtype", "Precision of the chain", ["float32", "float64"], "float32", horizontal=True)
 low = controls.number("lo", RANGE_LOW)
@@ -27,9 +27,9 @@ if pair is None or low >= high:
     st.stop()
 
 forward, backward = pair
-st.latex(rf"f(x) = {forward.latex} \qquad g(x) = {backward.latex} \qquad f'(x) = {forward.derivative().latex}")
-st.latex(r"\texttt{grad}(\text{upstream}) = g(x) \cdot \text{upstream} \quad\text{should be}\quad "
-         r"f'(x) \cdot \text{upstream}")
+controls.math(rf"f(x) = {forward.latex} \qquad g(x) = {backward.latex} \qquad f'(x) = {forward.derivative().latex}")
+controls.math(r"\texttt{grad}(\text{upstream}) = g(x) \cdot \text{upstream} \quad\text{should be}\quad "
+              r"f'(x) \cdot \text{upstream}")
 
 
 @st.cache_data(max_entries=64)  # a check is 7 arrays of 601 float64: 64 of them are ~2 MB
@@ -39,7 +39,9 @@ def checked(forward_text: str, backward_text: str, low: float, high: float) -> g
 
 check = checked(forward.text, backward.text, low, high)
 {"right": st.success, "surrogate": st.info, "wrong": st.warning}[check.verdict](check.summary)
-chart(figures.backward_check_figure(check, x), key="check")
+chart(figures.backward_check_figure(check, x), key="check",
+      alt=f"f over x from {low:g} to {high:g} (top); your g against f′ exact, TF autodiff and finite differences "
+          f"(bottom), shaded where g is wrong. {check.summary}")
 
 st.subheader(f"Your f composed {depth} times at x = {x:g}")
 st.caption("The notebook's trace for your pair: each stage's backward receives the upstream gradient, multiplies it "
@@ -65,4 +67,4 @@ what_to_try(
     "A gradient that is right except at one point: f = `abs(x)`, g = `sign(x) + 0.5*(1 - abs(sign(x)))`.",
     "`exp(exp(exp(x)))` over −3 to 3: the chain overflows float32 quickly, and the page says where.",
 )
-code_panel(snippets.chain_code(entry, x, depth, dtype))
+code_panel(snippets.chain_code(entry, x, depth, dtype), controls)

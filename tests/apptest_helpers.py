@@ -65,6 +65,17 @@ def numbers(trace: dict, axis: str = "y") -> list[float]:
     return values
 
 
+def code_panel(app: AppTest) -> str:
+    """The page's "Code for this view" (its one Python code block)."""
+    return next(block.value for block in app.code if block.language == "python")
+
+
+def share_link(app: AppTest) -> str:
+    """The link "Share this view" shows (the code block right after the code panel)."""
+    blocks = list(app.code)
+    return next(blocks[i + 1].value for i, block in enumerate(blocks) if block.language == "python")
+
+
 def run_code(code: str) -> str:
     """Run a code panel's script as a user would paste it, and return what it prints."""
     output = io.StringIO()

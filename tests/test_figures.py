@@ -10,6 +10,7 @@ import plotly.io as pio
 
 import gradlib
 from ui import figures
+from ui.plotly_wire import INK, styled
 
 
 def test_figure_modules_do_not_import_streamlit():
@@ -112,7 +113,7 @@ def _chart_script():
     from ui.widgets import chart
 
     for index, figure in enumerate(_sample_figures()):
-        chart(figure, key=f"figure_{index}")
+        chart(figure, key=f"figure_{index}", alt=f"figure {index}")
 
 
 def test_chart_sends_what_plotly_would():
@@ -124,7 +125,25 @@ def test_chart_sends_what_plotly_would():
     app = AppTest.from_function(_chart_script, default_timeout=60).run()
     assert not app.exception, [e.value for e in app.exception]
     sent = [json.loads(element.proto.spec) for element in app.get("plotly_chart")]
-    expected = [json.loads(pio.to_json(go.Figure(figure, _validate=False))) for figure in _sample_figures()]
+    expected = [json.loads(pio.to_json(go.Figure(styled(figure), _validate=False))) for figure in _sample_figures()]
     assert len(sent) == 4 and sent == expected
     assert sent[1]["data"][0]["y"]["dtype"] == "f4" and sent[2]["data"][0]["x"]["dtype"] == "i1"  # steps: int64
     assert sent[3]["data"][0]["z"]["shape"] == "11, 11" and "layout" in sent[0]["layout"]["template"]
+
+
+def test_every_text_takes_the_themes_colour_and_a_projector_gets_larger_text():
+    """INK is Streamlit's placeholder for the theme's text colour (replaced in the browser, light or
+    dark); no chart text is left in Plotly's grey. Ticks 14 px and titles 16 px, 18 and 22 large."""
+    for large, (tick, title) in ((False, (14, 16)), (True, (18, 22))):
+        figure = styled(figures.training_figure({"run": gradlib.train(gradlib.TrainingConfig(steps=20))}), large)
+        layout = figure["layout"]
+        axes = [axis for name, axis in layout.items() if name[1:5] == "axis"]
+        assert len(axes) == 8 and all(axis["tickfont"] == {"color": INK, "size": tick} for axis in axes)
+        assert all(axis["title"]["font"]["color"] == INK for axis in axes if "title" in axis)
+        assert [a["font"] for a in layout["annotations"]] == [{"color": INK, "size": title}] * 4  # panel titles
+        assert layout["legend"]["font"] == {"color": INK, "size": tick}
+    # The lines that were black now follow the theme: the step, the true derivative, the current x.
+    surrogate = figures.surrogate_figure(np.linspace(-1, 1, 5), np.sign(np.linspace(-1, 1, 5)), {}, 0.0)
+    assert [trace["line"]["color"] for trace in surrogate["data"]] == [INK, INK]
+    curve = figures.chain_curve_figure(np.linspace(-1, 1, 5), np.ones(5), np.ones(5), 0.5, 1.0, 1.0, False)
+    assert [trace["marker"]["color"] for trace in curve["data"] if trace["mode"] == "markers"] == [INK, INK]

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 import gradlib
-from apptest_helpers import PAGES, ROOT, figures, metrics, numbers, open_page, run_code, warnings, widget
+from apptest_helpers import (PAGES, ROOT, code_panel, figures, metrics, numbers, open_page, run_code, share_link,
+                             warnings,
+                             widget)
 
 
 def test_home_page_shows_without_tensorflow():
@@ -46,7 +48,7 @@ CHANGES = {
 def _view(app) -> tuple:
     """What a page shows that depends on its settings: metrics, warnings and the code panel,
     which is generated from every setting."""
-    return tuple(metrics(app).items()), tuple(warnings(app)), app.code[-1].value
+    return tuple(metrics(app).items()), tuple(warnings(app)), code_panel(app)
 
 
 def _follow_sidebar_link(app, page: str) -> None:
@@ -416,7 +418,7 @@ def test_yours_surrogate_is_labelled_not_an_error():
 
 def test_yours_code_panel_reproduces_the_numbers():
     app = open_page("yours", f="sin(x)", g="cos(x)", x="0.5", depth="4", dtype="float64")
-    printed = run_code(app.code[-1].value)
+    printed = run_code(code_panel(app))
     assert f"final dy/dx={float(metrics(app)['dy/dx (custom gradients)']):.9g}" in printed
 
 
@@ -472,3 +474,37 @@ def test_the_server_tuning_stays_out_of_the_tests():
     open_page("training")
     assert gc.get_freeze_count() == 0
     assert keras.backend.clear_session is not server._skip_keras_clear_session
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_shares_its_view_and_offers_its_code_as_a_notebook(page):
+    app = open_page(page)
+    assert [b.label for b in app.get("download_button") if b.label == "Download as notebook"] == ["Download as notebook"]
+    assert "present" not in share_link(app)  # at the defaults the link holds no parameter at all
+    assert "Reset to the defaults" in [button.label for button in app.button]
+    assert len(app.get("image")) == 1  # the QR code
+
+
+def test_the_share_link_is_the_view_and_reset_goes_back_to_the_defaults():
+    app = open_page("chain", x="1.25", depth="4")
+    assert share_link(app).endswith("?x=1.25&depth=4")
+    assert metrics(app)["dy/dx (custom gradients)"] != "1024"
+    next(button for button in app.button if button.label == "Reset to the defaults").click().run()
+    assert metrics(app)["dy/dx (custom gradients)"] == "1024" and not app.query_params
+    assert share_link(app).endswith("Chain_rule") or "?" not in share_link(app)
+
+
+@pytest.mark.parametrize("page, main", [("chain", ["x", "depth"]), ("multivar", ["x", "y"]), ("surrogates", ["x"]),
+                                        ("training", ["x0"]), ("fixes", ["log1pexp/x"]), ("yours", ["x"])])
+def test_presenter_mode_puts_the_main_controls_on_the_page_and_folds_the_rest(page, main):
+    app = open_page(page, present="1")
+    for name in main:
+        owner, _, name = name.rpartition("/")
+        key = "_".join(part for part in (page, owner, name) if part)
+        assert key in [s.key for s in app.main.slider] and key not in [s.key for s in app.sidebar.slider]
+    assert share_link(app).endswith("?present=1")
+    labels = [expander.label for expander in app.expander]
+    assert "The math" in labels and "What to try" in labels
+    plain = open_page(page)
+    assert "The math" not in [expander.label for expander in plain.expander]
+    assert key in [s.key for s in plain.sidebar.slider]  # the last main control, in the sidebar again

@@ -22,6 +22,7 @@ from gradlib.custom import BackwardCheck
 from gradlib.fixes import WRONG_REL_ERROR, DescentRun, Log1pexpComparison
 from gradlib.networks import NetworkHistory
 from gradlib.training import TrainingHistory
+from ui.plotly_wire import BACKGROUND, INK, MUTED
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
            "#7f7f7f", "#bcbd22", "#393b79"]
@@ -66,7 +67,7 @@ def _set_axes(layout: dict, prefix: str, **properties) -> None:
 
 def _vline(x: float, axis: str = "") -> dict:
     return dict(type="line", xref=f"x{axis}", yref=f"y{axis} domain", x0=x, x1=x, y0=0, y1=1,
-                line=dict(color="#aaa", dash="dot"))
+                line=dict(color=MUTED, dash="dot"))
 
 
 def chain_diagram(trace: ChainTrace, revealed: int) -> dict:
@@ -78,7 +79,7 @@ def chain_diagram(trace: ChainTrace, revealed: int) -> dict:
     shown = trace.backward[:revealed]
     traces = [
         dict(type="scatter", x=list(range(depth + 1)), y=[0] * (depth + 1), mode="markers+text",
-             name="forward values", marker=dict(size=34, color=FORWARD_COLOR, line=dict(color="white", width=2)),
+             name="forward values", marker=dict(size=34, color=FORWARD_COLOR, line=dict(color=BACKGROUND, width=2)),
              text=[f"{name}<br>{value:.4g}" for name, value in zip(names, values)], textposition="top center",
              hovertemplate="%{text}<extra></extra>"),
         dict(type="scatter", x=[s.stage - 0.5 for s in shown], y=[0] * len(shown), mode="markers+text",
@@ -87,7 +88,7 @@ def chain_diagram(trace: ChainTrace, revealed: int) -> dict:
              hovertemplate=[f"stage {s.stage}: upstream {s.upstream:.6g} × local {s.local_grad:.6g} "
                             f"= downstream {s.downstream:.6g}<extra></extra>" for s in shown]),
     ]
-    edges = [dict(type="line", x0=stage + 0.15, x1=stage + 0.85, y0=0, y1=0, line=dict(color="#888", width=2))
+    edges = [dict(type="line", x0=stage + 0.15, x1=stage + 0.85, y0=0, y1=0, line=dict(color=MUTED, width=2))
              for stage in range(depth)]
     return _figure(traces, "chain-diagram", 260, shapes=edges,
                    xaxis=dict(visible=False, range=[-0.6, depth + 0.6]),
@@ -103,7 +104,7 @@ def chain_curve_figure(xs: np.ndarray, y: np.ndarray, dydx: np.ndarray, x: float
         traces += [dict(type="scatter", x=_plottable(xs), y=_plottable(values), mode="lines", line=dict(color=color),
                         showlegend=False, xaxis=f"x{axis}", yaxis=f"y{axis}"),
                    dict(type="scatter", x=[x], y=_plottable([at_x]), mode="markers", showlegend=False,
-                        marker=dict(size=11, color="black"), xaxis=f"x{axis}", yaxis=f"y{axis}")]
+                        marker=dict(size=11, color=INK), xaxis=f"x{axis}", yaxis=f"y{axis}")]
         lines.append(_vline(x, axis))
     base = _grid_layout(1, 2, ("y(x)", "dy/dx (custom gradient)"))
     figure = _figure(traces, "chain-curve", 330, base, shapes=lines)
@@ -125,12 +126,13 @@ def gradient_field_figure(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, dz_dx: 
     longest = np.max(np.hypot(gx, gy)) if gx.size else 0.0
     factor = 0.9 * cell / longest if longest > 0 else 0.0
     tips_x, tips_y = px + factor * gx, py + factor * gy
+    # The arrows are black in either theme: they lie on the coloured map, not on the page.
     traces = [
         dict(type="contour", x=xs, y=ys, z=_plottable(z), colorscale="RdBu", reversescale=True,
              contours=dict(showlabels=True), name="z", colorbar=dict(title=dict(text="z"))),
         dict(type="scatter", x=np.column_stack([px, tips_x, np.full_like(px, np.nan)]).ravel(),
              y=np.column_stack([py, tips_y, np.full_like(py, np.nan)]).ravel(), mode="lines",
-             line=dict(color="black", width=1.2), name="∇z (scaled)", hoverinfo="skip"),
+             line=dict(color="black", width=1.2), name="∇z (scaled)", hoverinfo="skip", showlegend=False),
         dict(type="scatter", x=tips_x, y=tips_y, mode="markers", showlegend=False, hoverinfo="skip",
              marker=dict(symbol="triangle-up", size=7, color="black", angle=90 - np.degrees(np.arctan2(gy, gx)))),
         dict(type="scatter", x=[point[0]], y=[point[1]], mode="markers", name="(x, y)",
@@ -146,9 +148,9 @@ def surrogate_figure(xs: np.ndarray, step_values: np.ndarray, curves: Mapping[st
     pretends the forward was). Right: each surrogate derivative, with the true one, 0."""
     traces = [
         dict(type="scatter", x=xs, y=step_values, mode="lines", name="forward step",
-             line=dict(color="black", width=3, shape="hv")),
+             line=dict(color=INK, width=3, shape="hv")),
         dict(type="scatter", x=xs, y=np.zeros_like(xs), mode="lines", name="true derivative (0)",
-             line=dict(color="black", dash="dot"), xaxis="x2", yaxis="y2"),
+             line=dict(color=INK, dash="dot"), xaxis="x2", yaxis="y2"),
     ]
     for index, (label, (primitive, derivative)) in enumerate(curves.items()):
         color = PALETTE[index % len(PALETTE)]
@@ -209,7 +211,7 @@ def decision_boundary_figure(points: np.ndarray, labels: np.ndarray, grid: np.nd
     for label, color in ((0, "#d62728"), (1, "#1f77b4")):
         chosen = labels == label
         traces.append(dict(type="scatter", x=points[chosen, 0], y=points[chosen, 1], mode="markers",
-                           name=f"class {label}", marker=dict(color=color, size=7, line=dict(color="white", width=1))))
+                           name=f"class {label}", marker=dict(color=color, size=7, line=dict(color=BACKGROUND, width=1))))
     return _figure(traces, "decision-boundary", 460, xaxis=dict(range=[grid[0], grid[-1]]),
                    yaxis=dict(range=[grid[0], grid[-1]], scaleanchor="x"))
 
@@ -256,7 +258,7 @@ def log1pexp_figure(comparison: Log1pexpComparison, x: float, autodiff_wrong_fro
                         xaxis="x2", yaxis="y2")]
     shapes = [_vline(x), _vline(x, "2"),
               dict(type="line", xref="x2 domain", yref="y2", x0=0, x1=1, y0=WRONG_REL_ERROR, y1=WRONG_REL_ERROR,
-                   line=dict(color="#aaa", dash="dot"))]
+                   line=dict(color=MUTED, dash="dot"))]
     for start, end, color in ((autodiff_wrong_from, comparison.x[-1], BACKWARD_COLOR),
                               (comparison.x[0], docs_wrong_up_to, "#ff7f0e")):
         if start is not None and end is not None:
@@ -302,3 +304,4 @@ def backward_check_figure(check: BackwardCheck, x: float) -> dict:
                            line=dict(width=0)))
     base = _grid_layout(2, 1, ("f(x)", "g(x) against f′(x)"))
     return _figure(traces, "backward-check", 560, base, shapes=shapes, xaxis2=dict(base["xaxis2"], title=dict(text="x")))
+

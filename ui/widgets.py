@@ -14,7 +14,9 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from ui import plotly_wire
+from ui.exports import is_local, notebook, qr_svg, view_link
 from ui.navigation import BY_KEY, HOME, PAGES
+from ui.plotly_wire import styled
 from ui.server import load_tensorflow, tensorflow_loaded
 
 if TYPE_CHECKING:  # the home page uses no gradlib, so imports no TensorFlow
@@ -55,6 +57,7 @@ def page_header(page: str, intro: str) -> None:
 
 
 _PAGE_SHOWN = "_page_shown"  # which page the session's previous run showed
+_PRESENTING = "_presenting"  # the page being shown is in presenter mode
 
 
 def _short(raw: Sequence[str]) -> str:
@@ -85,6 +88,26 @@ class Controls:
         st.session_state[_PAGE_SHOWN] = page
         self._link = {name: st.query_params.get_all(name) for name in st.query_params} if self._arriving else {}
         self._url: dict[str, str | list[str]] = {}
+        # Presenter mode (present=1): the sidebar folded away, the page's main controls above its
+        # charts (``main``), formulas and "What to try" folded, larger chart text.
+        self.presenting = self.toggle("present", "Presenter mode", url_values=("1", "0"),
+                                      help="For a projector: main controls on the page, large chart text, the "
+                                           "rest folded. Kept in the link.")
+        st.session_state[_PRESENTING] = self.presenting
+        if self.presenting:
+            st.set_page_config(initial_sidebar_state="collapsed")
+        self.main = st.container() if self.presenting else self.where
+        self._formulas = st.expander("The math") if self.presenting else st.container()
+        self.formulas: list[str] = []  # the LaTeX shown, for the notebook
+
+    def math(self, latex: str) -> None:
+        """A formula of the page (folded away in presenter mode), kept for the notebook download."""
+        self._formulas.latex(latex)
+        self.formulas.append(latex)
+
+    def link(self) -> str:
+        """The address of what is on screen: the page and every control away from its default."""
+        return view_link(st.context.url or "", self._url)
 
     def key(self, name: str, owner: str = "") -> str:
         return "_".join(part for part in (self.page, owner, name) if part)
@@ -186,13 +209,24 @@ class Controls:
         self._publish(name, value, default, value)
         return value
 
-    def toggle(self, name: str, label: str, default: bool = False, help: str | None = None, where=None) -> bool:
+    def toggle(self, name: str, label: str, default: bool = False, help: str | None = None, where=None,
+               url_values: tuple[str, str] = ("true", "false")) -> bool:
+        """A toggle; the link says on or off with ``url_values`` (either pair is understood)."""
         key = self.key(name)
-        self._start(name, key, lambda raw: {"true": True, "false": False}.get(raw[0].lower()) if len(raw) == 1
-                    else None, default, "true or false")
+        words = {url_values[0]: True, url_values[1]: False, "true": True, "false": False}
+        self._start(name, key, lambda raw: words.get(raw[0].lower()) if len(raw) == 1 else None, default,
+                    f"{url_values[0]} or {url_values[1]}")
         value = (where or self.where).toggle(label, key=key, help=help)
-        self._publish(name, value, default, str(value).lower())
+        self._publish(name, value, default, url_values[0] if value else url_values[1])
         return value
+
+    def reset(self) -> None:
+        """Every control of the page back to its default, and the link with it (a button's callback)."""
+        presenter = self.key("present")  # a reset keeps the projector's view
+        for key in [key for key in st.session_state if str(key).startswith(f"{self.page}_") and key != presenter]:
+            del st.session_state[key]
+        self._url.clear()
+        st.query_params.clear()
 
 
 def plain(text: str) -> str:
@@ -321,9 +355,24 @@ def chain_check(check: ChainCheck) -> None:
     }), hide_index=True, key="checks")
 
 
-def code_panel(code: str) -> None:
+def code_panel(code: str, controls: Controls) -> None:
+    """The runnable code of the view, also as a notebook (the page's math, its link, then the code),
+    and the view's link with a QR code; last on the page, once every control has its value."""
+    info, link = BY_KEY[controls.page], controls.link()
     with st.expander("Code for this view: runnable TensorFlow that prints these numbers"):
         st.code(code, language="python")
+        st.download_button("Download as notebook", lambda: notebook(info.title, controls.formulas, link, code),
+                           file_name=f"{info.url_path}.ipynb", mime="application/x-ipynb+json",
+                           icon=":material/download:", key="notebook", on_click="ignore")
+    with st.expander("Share this view", expanded=controls.presenting, icon=":material/qr_code_2:"):
+        left, right = st.columns([2, 1])
+        left.markdown("The exact link of what is on screen; students can scan the code with a phone:")
+        left.code(link, language=None, wrap_lines=True)
+        if is_local(link):
+            left.caption("This address only opens on this computer: share the server's network address instead "
+                         "(Streamlit prints it at start as 'Network URL').")
+        left.button("Reset to the defaults", on_click=controls.reset, icon=":material/restart_alt:", key="reset")
+        right.image(qr_svg(link), caption="The link as a QR code", width=480 if controls.presenting else 240)
 
 
 def arrow_table(columns: Mapping[str, Sequence | np.ndarray]) -> pa.Table:
@@ -333,15 +382,19 @@ def arrow_table(columns: Mapping[str, Sequence | np.ndarray]) -> pa.Table:
     return pa.table({name: pa.array(values, from_pandas=True) for name, values in columns.items()})
 
 
-def chart(figure: dict, key: str, where=None) -> None:
+def chart(figure: dict, key: str, alt: str, where=None) -> None:
     """A Plotly chart of a figure dict from ``ui.figures``, keyed ``<key>_chart`` so it never
     clashes with a control's key (its CSS class is then ``st-key-<key>_chart``, which the browser
-    tests use). The figure is completed as ``go.Figure(figure).to_dict()`` would be, the same JSON
-    without building the object: NumPy arrays become Plotly's typed arrays (in place: pass a new
-    figure), and the layout gets Plotly's default template."""
-    (where or st).plotly_chart(plotly_wire.sendable(figure), key=f"{key}_chart", config=PLOTLY_CONFIG)
+    tests use), with ``alt`` under it: one sentence saying what it shows and its key number (the
+    chart's text alternative). Its text takes the theme's colour, larger in presenter mode; the
+    toolbar's camera saves it as SVG, drawn by the browser."""
+    figure = styled(figure, large=st.session_state.get(_PRESENTING, False))
+    config = dict(PLOTLY_CONFIG, toImageButtonOptions={"format": "svg", "filename": key})
+    with (where or st).container():
+        st.plotly_chart(plotly_wire.sendable(figure), key=f"{key}_chart", config=config)
+        st.caption(plain(alt))
 
 
 def what_to_try(*items: str) -> None:
-    with st.expander("What to try", expanded=True):
+    with st.expander("What to try", expanded=not st.session_state.get(_PRESENTING, False)):
         st.markdown("\n".join(f"- {item}" for item in items))
