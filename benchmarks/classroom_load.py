@@ -101,7 +101,7 @@ async def visitor(url: str, index: int, expected: Expected) -> Tally:
     """One student: the Chain rule page, five moves of x, the Training page, one move of x0, the CSV."""
     tally, client = Tally(), Client(url)
     try:
-        await client.open()
+        await client.connect()
         tally.add(await client.rerun(CHAIN), tally.opens, f"visitor {index} chain", DYDX, expected.dydx[2.0])
         for x in chain_xs(index):
             run = await client.rerun(CHAIN, widgets=[slider(client.widget("chain_x"), x)])
@@ -130,7 +130,7 @@ async def classroom(url: str, visitors: int, expected: Expected) -> Tally:
 async def open_every_page(url: str) -> None:
     """Each page once with its defaults, straight at one replica: waits for its warm-up to end."""
     client = Client(url)
-    await client.open()
+    await client.connect()
     try:
         for page in PAGES:
             await client.rerun(page.url_path)
@@ -151,7 +151,7 @@ async def kill_mid_class(cluster: Cluster) -> Kill:
     nginx moves it to a live replica) and asks for the same page and query."""
     page, query = TRAINING, "x0=-1.55&steps=400"
     client = Client(f"http://127.0.0.1:{cluster.port}")
-    await client.open()
+    await client.connect()
     before = (await client.rerun(page, query=query)).metrics
     await client.close()
     serving = await asyncio.to_thread(cluster.replica_of, client.cookie)
@@ -159,7 +159,7 @@ async def kill_mid_class(cluster: Cluster) -> Kill:
     cluster.stop_replica(serving)
     reconnected = Client(client.base_url)
     reconnected.cookie = client.cookie
-    await reconnected.open()
+    await reconnected.connect()
     after = (await reconnected.rerun(page, query=query)).metrics
     seconds = time.perf_counter() - killed
     await reconnected.close()

@@ -46,7 +46,7 @@ def healthy(url: str) -> bool:
 
 async def visit(url: str) -> list[float]:
     client = Client(url)
-    await client.open()
+    await client.connect()
     try:
         return [(await client.rerun(page)).seconds for page in VISITED]
     finally:

@@ -139,7 +139,7 @@ def _rss_mb(pid: int) -> float:
 def _open_chain_rule(port: int) -> Run:
     async def visit() -> Run:
         client = Client(f"http://127.0.0.1:{port}")
-        await client.open()
+        await client.connect()
         try:
             return await client.rerun("Chain_rule")
         finally:

@@ -59,6 +59,7 @@ def _follow_sidebar_link(app, page: str) -> None:
     app.page = page
 
 
+@pytest.mark.slow  # 30 s: every page after every other (the browser tests go page to page too)
 def test_each_page_opens_as_its_link_says_whatever_page_came_before():
     from streamlit.testing.v1 import AppTest
 

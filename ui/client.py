@@ -61,7 +61,7 @@ class Client:
         self.reruns = 0
         self.requests = itertools.count(1)
 
-    async def open(self) -> None:
+    async def connect(self) -> None:
         # As a browser does: load the page first (a sticky proxy sets its cookie there), then
         # open the websocket with that cookie, so both reach the same replica.
         if not self.cookie:  # a reconnecting tab keeps the cookie it has

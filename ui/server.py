@@ -112,7 +112,7 @@ async def _open_every_page(url: str) -> None:
     from ui.client import Client
 
     client = Client(url)
-    await client.open()
+    await client.connect()
     try:
         for page in PAGES:
             run = await client.rerun(page.url_path)
