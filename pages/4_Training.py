@@ -1,15 +1,12 @@
 """Training a variable through a surrogate gradient with any Keras optimizer."""
 
-import time
-
 import pandas as pd
 import streamlit as st
 
-from ui.widgets import (Controls, arrow_table, cache_in_memory, chart, code_panel, page_header, play_button,
-                        playback, surrogate_formula, what_to_try)
+from ui.widgets import (Controls, arrow_table, cache_in_memory, chart, code_panel, page_header, surrogate_formula,
+                        what_to_try)
 
 MAX_COMPARED = 6  # runs overlaid in compare mode, the main run included
-FRAMES_PER_SECOND = 15  # play mode: at most MAX_PLAY_FRAMES frames, so at most 10 s
 
 page_header("training", "Train x so that sign(x) hits a target. Without a custom gradient the loss has "
             "derivative 0 and x never moves; with a surrogate it learns. Every change retrains at once.")
@@ -90,21 +87,11 @@ if len(history):
     final[2].metric("final loss", f"{history.loss[-1]:.6g}")
     final[3].metric("steps run", f"{len(history)} / {steps}")
 
-playing, stop_slot = play_button("Animate the run step by step")
-training_chart = st.empty()
-if playing:
-    longest = max(len(h) for h in runs.values())
-    frame_ends = gradlib.playback_steps(max(longest, 1))
-    with playback(stop_slot) as progress:
-        for index, end in enumerate(frame_ends):
-            started = time.perf_counter()
-            chart(figures.training_figure(runs, upto=end), key=f"frame_{index}", where=training_chart,
-                  alt=f"The run so far: step {end} of {longest}.")
-            progress.progress(index / max(len(frame_ends) - 1, 1), text=f"step {end} of {longest}")
-            time.sleep(max(0.0, 1 / FRAMES_PER_SECOND - (time.perf_counter() - started)))
-chart(figures.training_figure(runs), key="training", where=training_chart,
+# ▶ Play is Plotly's, in the chart: the whole run is sent once and the browser draws it step by step.
+chart(figures.training_figure(runs), key="training",
       alt=f"Loss, x, the gradient and sign(x) against step for {len(runs)} run(s): x goes from {x0:g} to "
-          f"{history.x[-1]:.6g} in {len(history)} steps, and the loss ends at {history.loss[-1]:.6g}.")
+          f"{history.x[-1]:.6g} in {len(history)} steps, and the loss ends at {history.loss[-1]:.6g}. ▶ Play in "
+          "the chart draws the runs step by step.")
 
 left, right = st.columns([3, 2])
 with left:
@@ -132,6 +119,6 @@ what_to_try(
     "Compare optimizers: SGD stops as soon as sign(x) is right (the loss and gradient become 0); Adam and Lion "
     "keep going on their momentum.",
     "Set the target to 0: sign(x) is never 0, so the loss never reaches 0 and x oscillates around 0.",
-    "Press ▶ Play to watch a run unfold, step by step.",
+    "Press ▶ Play in the chart to watch the runs unfold, step by step (your browser draws it: 30 frames a second).",
 )
 code_panel(snippets.training_code(config_for()), controls)

@@ -76,15 +76,31 @@ def test_surrogate_figure_has_one_primitive_and_derivative_per_surrogate():
     np.testing.assert_array_equal(figure["data"][5]["y"], np.abs(xs))
 
 
-def test_training_figure_cuts_runs_for_play_mode():
+def test_training_figure_plays_in_the_browser_from_frames_of_the_run():
     history = gradlib.train(gradlib.TrainingConfig(steps=30))
-    figure = figures.training_figure({"run": history}, upto=10)
-    data, layout = figure["data"], figure["layout"]
-    assert len(data) == 4 and all(len(trace["x"]) == 10 for trace in data)
-    np.testing.assert_allclose(data[1]["y"], history.x[:10], rtol=1e-6)  # the x panel
+    figure = figures.training_figure({"run": history})
+    data, layout, frames = figure["data"], figure["layout"], figure["frames"]
+    assert len(data) == 4 and all(len(trace["x"]) == 30 for trace in data)  # the whole run, shown at once
+    np.testing.assert_allclose(data[1]["y"], history.x, rtol=1e-6)  # the x panel
     assert all(layout[f"xaxis{n}"]["range"] == [0, 29] for n in ("", "2", "3", "4"))
     assert layout["xaxis3"]["title"]["text"] == layout["xaxis4"]["title"]["text"] == "step"
     assert "title" not in layout["xaxis"]
+    # Play: one frame per step for a short run, each cutting all four panels at that step.
+    assert [frame["name"] for frame in frames] == [str(n) for n in range(1, 31)]
+    assert all(frame["traces"] == [0, 1, 2, 3] for frame in frames)
+    tenth = frames[9]["data"]
+    assert all(list(trace["x"]) == list(range(10)) for trace in tenth)
+    np.testing.assert_allclose(tenth[1]["y"], history.x[:10], rtol=1e-6)
+    buttons = layout["updatemenus"][0]["buttons"]
+    assert [b["label"] for b in buttons] == ["▶ Play", "❚❚ Pause"] and buttons[0]["method"] == "animate"
+    assert buttons[0]["args"][1]["frame"] == {"duration": figures.FRAME_MS, "redraw": False}  # 30 frames a second
+    # A long comparison stays within the frame budget: fewer points per frame, never more frames.
+    long_runs = {name: gradlib.train(gradlib.TrainingConfig(optimizer=name, steps=5000)) for name in ("adam", "sgd")}
+    frames = figures.training_figure(long_runs)["frames"]
+    assert len(frames) == figures.ANIMATION_FRAMES and frames[-1]["name"] == "5000"
+    assert sum(len(trace["x"]) * 2 for frame in frames for trace in frame["data"]) <= figures.ANIMATION_BUDGET
+    last = frames[-1]["data"][0]
+    assert last["x"][0] == 0 and last["x"][-1] == 4999  # the last frame reaches the end of the run
     state = figures.optimizer_state_figure(history)
     assert [t["name"] for t in state["data"]] == ["momentum", "velocity"]
     assert state["layout"]["yaxis"]["title"]["text"] == "value"

@@ -356,14 +356,12 @@ def test_training_compare_defaults_never_hold_the_run_itself(params, key, expect
     assert len({t["name"] for t in figures(app)[0]["data"]}) == 3
 
 
-def test_training_play_animates_then_shows_the_whole_run():
+def test_training_play_is_drawn_by_the_browser_from_one_figure():
     app = open_page("training", steps="12")
-    app.button(key="play").click().run()
-    assert not app.exception
-    assert not app.get("progress")  # the animation ran to its end and cleared its progress bar
-    assert not [b for b in app.button if b.key == "stop"]  # and its Stop button: nothing left to stop
-    final = figures(app)[-2]  # the last redraw of the animation area is the full run
-    assert len(numbers(final["data"][1])) == 12
+    assert "play" not in [button.key for button in app.button]  # no server-side play any more
+    figure = figures(app)[0]
+    assert [frame["name"] for frame in figure["frames"]] == [str(n) for n in range(1, 13)]
+    assert figure["layout"]["updatemenus"][0]["buttons"][0]["label"] == "▶ Play"
 
 
 def test_training_history_downloads_as_csv():

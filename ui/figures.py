@@ -21,7 +21,7 @@ from gradlib.chain import ChainTrace
 from gradlib.custom import BackwardCheck
 from gradlib.fixes import WRONG_REL_ERROR, DescentRun, Log1pexpComparison
 from gradlib.networks import NetworkHistory
-from gradlib.training import TrainingHistory
+from gradlib.training import TrainingHistory, playback_steps
 from ui.plotly_wire import BACKGROUND, INK, MUTED
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
@@ -166,20 +166,48 @@ TRAINING_PANELS = (("loss", "loss"), ("x", "x (after the update)"), ("grad", "gr
                    ("y", "forward output sign(x)"))
 
 
-def training_figure(histories: Mapping[str, TrainingHistory], upto: int | None = None) -> dict:
-    """Loss, x, gradient and the step's output against step, one colour per run; ``upto`` cuts
-    every run at that many steps (play mode) while the axes keep the whole run's range."""
-    traces = []
+ANIMATION_FRAMES = 60  # Play: 2 s at 30 frames per second, drawn by the browser from the one figure sent
+FRAME_MS = 33
+ANIMATION_BUDGET = 100_000  # numbers in all frames together (~0.5 MB): fewer points per frame with more runs
+
+
+def _animation_controls() -> dict:
+    """Plotly's own ▶ Play / Pause buttons over the plots: the browser steps through the figure's
+    frames (no server work), redrawing only the traces, at FRAME_MS per frame."""
+    play = dict(frame=dict(duration=FRAME_MS, redraw=False), transition=dict(duration=0), fromcurrent=False,
+                mode="immediate")
+    pause = dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0), mode="immediate")
+    return dict(type="buttons", direction="left", showactive=False, x=0, y=1.12, xanchor="left", yanchor="bottom",
+                pad=dict(t=0, r=8), buttons=[dict(label="▶ Play", method="animate", args=[None, play]),
+                                             dict(label="❚❚ Pause", method="animate", args=[[None], pause])])
+
+
+def training_figure(histories: Mapping[str, TrainingHistory]) -> dict:
+    """Loss, x, gradient and the step's output against step, one colour per run, and Play: the
+    runs drawn step by step in the browser (frames of every run cut at the same step, each cut
+    thinned to the frame budget's points), while the axes keep the whole run's range."""
+    traces, cuts = [], []
     for index, (label, history) in enumerate(histories.items()):
         columns = history.columns()
-        end = len(history) if upto is None else min(upto, len(history))
         for panel, (name, _) in enumerate(TRAINING_PANELS):
             axis = "" if panel == 0 else str(panel + 1)
-            traces.append(dict(type="scatter", x=history.step[:end], y=_plottable(columns[name][:end]), mode="lines",
+            traces.append(dict(type="scatter", x=history.step, y=_plottable(columns[name]), mode="lines",
                                name=label, legendgroup=label, showlegend=panel == 0, xaxis=f"x{axis}",
                                yaxis=f"y{axis}", line=dict(color=PALETTE[index % len(PALETTE)])))
+            cuts.append((history.step, columns[name]))
     base = _grid_layout(2, 2, tuple(title for _, title in TRAINING_PANELS))
-    figure = _figure(traces, "training", 520, base)
+    longest = max(len(h) for h in histories.values())
+    points = max(2, ANIMATION_BUDGET // (2 * ANIMATION_FRAMES * max(len(cuts), 1)))
+    frames = []
+    for end in playback_steps(max(longest, 1), min(ANIMATION_FRAMES, max(longest, 1))):
+        data = []
+        for steps, values in cuts:
+            shown = np.unique(np.linspace(0, min(end, len(steps)) - 1, points).astype(int)) if len(steps) else []
+            data.append(dict(type="scatter", x=steps[shown], y=_plottable(values[shown])))
+        frames.append(dict(name=str(end), data=data, traces=list(range(len(cuts)))))
+    figure = _figure(traces, "training", 540, base, updatemenus=[_animation_controls()])
+    figure["frames"] = frames
+    figure["layout"]["margin"]["t"] = 70  # room for the buttons above the plots
     last_step = max(max(h.config.steps for h in histories.values()) - 1, 1)
     _set_axes(figure["layout"], "xaxis", range=[0, last_step])
     figure["layout"]["xaxis3"]["title"] = dict(text="step")

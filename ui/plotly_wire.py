@@ -105,7 +105,7 @@ def styled(figure: dict, large: bool = False) -> dict:
     tick, title = TEXT_SIZES[large]
     layout = figure["layout"]
     if large:  # room for the larger titles above the plots
-        layout["margin"] = dict(layout.get("margin", {}), t=60)
+        layout["margin"] = dict(layout.get("margin", {}), t=max(layout.get("margin", {}).get("t", 0), 60))
     layout["font"] = dict(layout.get("font", {}), color=INK, size=tick)
     layout["legend"] = dict(layout.get("legend", {}), font=dict(color=INK, size=tick))
     for name, axis in layout.items():
