@@ -3,12 +3,21 @@ pass and a surrogate gradient in the backward pass, trained full-batch on 2-D to
 
 The data are generated in code from a seed (no download). The model is a Keras ``Sequential``
 with gradlib's ``surrogate_step`` as its activation, exactly as a user would build it; training
-is one compiled loop per structure, fed new settings through variables (see gradlib.training)."""
+is one compiled loop per structure (width, activation, optimizer), fed the data, the initial
+weights and the settings at run time, as in gradlib.training.
+
+XLA: TensorFlow never frees an XLA program (gradlib.compiled), a network's holds ~27 MB (measured),
+and it must be one per structure: picking the activation at run time would change the float bits,
+which the page's Keras script must reproduce exactly. So XLA compiles the one network the page
+opens with, NetworkConfig()'s structure, in at most two trainers kept for the life of the process.
+Every other network runs the same loop as a plain TensorFlow graph, whose memory is given back
+when its trainer is dropped."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterator, Mapping
+from functools import partial
+from typing import Callable, Iterator, Mapping, Sequence
 
 import keras
 import numpy as np
@@ -18,7 +27,8 @@ from gradlib import compiled
 from gradlib.core import require_choice
 from gradlib.settings import GridSetting, Setting
 from gradlib.surrogates import Surrogate, surrogate_entry, surrogate_step
-from gradlib.training import LEARNING_RATE, TrainerPool, TrainingConfig, TunableOptimizer, count_trace, run_in_chunks
+from gradlib.training import (LEARNING_RATE, TrainerPool, TrainingConfig, TunableOptimizer, count_trace, run_in_chunks,
+                              step_records)
 
 POINTS = 200  # training points per data set
 NETWORK_STEPS = Setting("steps", "Steps (full batch)", 300, 1, 2000, 1)
@@ -28,7 +38,7 @@ SEED = Setting("seed", "Seed (data and initial weights)", 0, 0, 9999, 1)
 NETWORK_LEARNING_RATE = replace(LEARNING_RATE, default=0.01)
 GRID = np.linspace(-3.0, 3.0, 61)  # where the decision boundary is drawn (the data are standardised)
 REAL_VALUED = "tanh_reference"  # in place of a surrogate id: a real-valued tanh network to compare with
-MAX_IDLE_NETWORKS = 16  # compiled network trainers kept for reuse (~1 MB each at 128 units)
+MAX_IDLE_NETWORKS = 16  # graph-compiled network trainers kept for reuse (~1 MB each at 128 units)
 
 
 def _moons(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -141,33 +151,58 @@ class NetworkHistory:
         return float(self.accuracy[-1]) if len(self.accuracy) else float("nan")
 
 
+def _structure(config: NetworkConfig) -> tuple:
+    """What a compiled trainer is built for. The page varies only the learning rate, so every other
+    setting is baked in as a Python float: then a Keras script with the same settings reproduces the
+    page exactly (see TunableOptimizer)."""
+    baked = tuple((name, value) for name, value in config.resolved_settings().items() if name != "learning_rate")
+    return config.hidden, config.surrogate, config.backward, config.optimizer, baked
+
+
+def xla_compiled(config: NetworkConfig) -> bool:
+    """Whether ``config`` trains in an XLA program (see the module docstring); its Keras script
+    then compiles its step with XLA as well, since the two must agree bit for bit."""
+    return _structure(config) == _structure(NetworkConfig())
+
+
 class _NetworkTrainer:
     def __init__(self, hidden: int, surrogate: str, backward: str | None, optimizer: str,
-                 baked: tuple[tuple[str, float], ...]):
+                 baked: tuple[tuple[str, float], ...], xla: bool):
         self.scale = tf.Variable(1.0, name="scale")
         activation = (tf.tanh if surrogate == REAL_VALUED else
                       surrogate_step("sign", surrogate_entry(surrogate, backward), self.scale))
         self.model = build_model(hidden, activation)
         self.optimizer = TunableOptimizer(optimizer, baked, self.model.trainable_variables)
-        self.run = tf.function(self._run, input_signature=[tf.TensorSpec([POINTS, 2], tf.float32),
-                                                           tf.TensorSpec([POINTS], tf.float32),
-                                                           tf.TensorSpec([], tf.int32)])
-        self.boundary = tf.function(self._boundary, input_signature=[tf.TensorSpec([len(GRID) ** 2, 2], tf.float32)])
+        self.xla = xla
+        scalar, index = tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int32)
+        weights = [tf.TensorSpec(w.shape, tf.float32) for w in self.model.trainable_variables]
+        self.run = tf.function(self._run, jit_compile=xla, input_signature=[
+            weights, scalar, scalar, tf.TensorSpec([POINTS, 2], tf.float32), tf.TensorSpec([POINTS], tf.float32),
+            index, index])
+        # A function of its own: read after the loop in the same program, the weights made XLA's
+        # loop ~20% slower (measured), more than this second call costs.
+        self.boundary = tf.function(self._boundary, jit_compile=xla, input_signature=[])
         compiled.trace_once(self.run)
         compiled.trace_once(self.boundary)
 
-    def reset(self, config: NetworkConfig, settings: Mapping[str, float]) -> None:
-        self.model.set_weights(initial_weights(config.hidden, config.seed))
-        if config.surrogate != REAL_VALUED:
-            self.scale.assign(config.surrogate_entry().resolve_scale(config.scale))
-        self.optimizer.reset(settings)
+    def chunk(self, inputs: Sequence[object], start: int, count: int) -> dict[str, np.ndarray]:
+        """Steps start … start + count − 1 of the run whose ``inputs`` are (initial weights, scale,
+        learning rate, points, labels); start 0 begins it from those weights and a fresh optimizer."""
+        columns = self.run(*inputs, tf.constant(start), tf.constant(count))
+        return {name: column.numpy()[:count] for name, column in columns.items()}
 
-    def _run(self, points: tf.Tensor, labels: tf.Tensor, count: tf.Tensor) -> dict[str, tf.Tensor]:
+    def _run(self, weights: list[tf.Tensor], scale: tf.Tensor, learning_rate: tf.Tensor, points: tf.Tensor,
+             labels: tf.Tensor, start: tf.Tensor, count: tf.Tensor) -> dict[str, tf.Tensor]:
         count_trace()
-        names = ["loss", "accuracy", "first_layer_grad"]
-        records = {name: tf.TensorArray(tf.float32, size=count) for name in names}
         variables = self.model.trainable_variables
-        for i in tf.range(count):
+        if start == 0:
+            for variable, initial in zip(variables, weights):
+                variable.assign(initial)
+            self.scale.assign(scale)
+            self.optimizer.reset({"learning_rate": learning_rate})
+        records = step_records(["loss", "accuracy", "first_layer_grad"], count, NETWORK_STEPS.high, self.xla)
+        i = tf.constant(0)
+        while i < count:
             with tf.GradientTape() as tape:
                 logits = self.model(points, training=True)[:, 0]
                 loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels, logits))
@@ -175,31 +210,35 @@ class _NetworkTrainer:
             self.optimizer.keras.apply_gradients(zip(grads, variables))
             values = {"loss": loss, "first_layer_grad": tf.norm(grads[0]),
                       "accuracy": tf.reduce_mean(tf.cast(tf.equal(tf.cast(logits > 0, tf.float32), labels), tf.float32))}
-            records = {name: records[name].write(i, values[name]) for name in names}
+            records = {name: array.write(i, values[name]) for name, array in records.items()}
+            i += 1
         return {name: array.stack() for name, array in records.items()}
 
-    def _boundary(self, grid_points: tf.Tensor) -> tf.Tensor:
-        return tf.sigmoid(self.model(grid_points)[:, 0])
+    def _boundary(self) -> tf.Tensor:
+        return tf.sigmoid(self.model(tf.constant(_GRID_POINTS))[:, 0])
 
 
-_POOL: TrainerPool[_NetworkTrainer] = TrainerPool(_NetworkTrainer, max_idle=MAX_IDLE_NETWORKS)
 _GRID_POINTS = np.stack(np.meshgrid(GRID, GRID), axis=-1).reshape(-1, 2).astype(np.float32)
+_POOL: TrainerPool[_NetworkTrainer] = TrainerPool(partial(_NetworkTrainer, xla=False), max_idle=MAX_IDLE_NETWORKS)
+# For the one XLA structure: it keeps both trainers it may build, since XLA programs are never freed.
+_XLA_POOL: TrainerPool[_NetworkTrainer] = TrainerPool(partial(_NetworkTrainer, xla=True), max_idle=2, per_key=2)
+
+
+def _inputs(config: NetworkConfig) -> tuple:
+    """What a run of ``config`` is fed: (initial weights, scale, learning rate, points, labels)."""
+    scale = 1.0 if config.surrogate == REAL_VALUED else config.surrogate_entry().resolve_scale(config.scale)
+    return ([tf.constant(w) for w in initial_weights(config.hidden, config.seed)], tf.constant(scale, tf.float32),
+            tf.constant(config.resolved_settings()["learning_rate"], tf.float32),
+            *(tf.constant(a) for a in make_dataset(config.dataset, config.seed)))
 
 
 def train_network_in_chunks(config: NetworkConfig, chunk_steps: int = 50) -> Iterator[NetworkHistory]:
     """Train, yielding the history and the current decision boundary after every chunk."""
     config.validate()
-    settings = config.resolved_settings()
-    points, labels = (tf.constant(a) for a in make_dataset(config.dataset, config.seed))
-    # The page varies only the learning rate, so every other setting is baked in as a Python float:
-    # then a user's Keras script with the same settings reproduces the page exactly.
-    baked = tuple((name, value) for name, value in settings.items() if name != "learning_rate")
-    key = (config.hidden, config.surrogate, config.backward, config.optimizer, baked)
-    with _POOL.borrow(key) as trainer:
-        trainer.reset(config, settings)
-        run = lambda count: trainer.run(points, labels, tf.constant(count))  # noqa: E731
-        for columns, stopped in run_in_chunks(run, config.steps, chunk_steps):
-            boundary = trainer.boundary(tf.constant(_GRID_POINTS)).numpy().reshape(len(GRID), len(GRID))
+    inputs = _inputs(config)
+    with (_XLA_POOL if xla_compiled(config) else _POOL).borrow(_structure(config)) as trainer:
+        for columns, stopped in run_in_chunks(partial(trainer.chunk, inputs), config.steps, chunk_steps):
+            boundary = trainer.boundary().numpy().reshape(len(GRID), len(GRID))
             yield NetworkHistory(config, np.arange(len(columns["loss"])), columns["loss"], columns["accuracy"],
                                  columns["first_layer_grad"], boundary.astype(np.float64), stopped)
 

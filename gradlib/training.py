@@ -1,14 +1,20 @@
 """Training through a surrogate gradient: the notebook's problem, loss = l2_loss(step(x) − target)
 for one scalar ``tf.Variable``, with any optimizer from a registry of Keras 3 optimizers.
 
-Speed: the loop is one ``tf.function`` per structure (forward step, surrogate, optimizer).
-Everything else, x0, target, scale and every optimizer setting, is fed through variables, so
-new values need no new trace; a trace's memory is given back when its trainer is dropped
-(gradlib.compiled).
+Speed: the loop is XLA-compiled (``jit_compile=True``), a tensor ``while`` loop that records into
+fixed buffers of MAX_STEPS steps, so the number of steps is an argument and XLA compiles once:
+``for i in tf.range(steps)`` would recompile for every new ``steps`` (0.1–0.35 s each). Everything
+else is fed in at run time too, x0, target, scale, every optimizer setting, and even the forward
+step and the surrogate, so one program per optimizer serves every registry combination.
 
-Isolation: compiled trainers are kept in a process-wide pool and lent to one caller at a time.
-Every run first resets all of the trainer's variables (x, the optimizer's slots and its
-iteration count), so nothing carries over from one caller to the next."""
+Memory: TensorFlow never frees an XLA program (gradlib.compiled), so there are at most ten, one
+per optimizer (~8 MB each), kept for the life of the process. A typed formula (surrogate="custom")
+would be a program of its own, one more for every formula a visitor types: it runs the same loop
+as a plain TensorFlow graph instead, whose memory is given back when its trainer is dropped.
+
+Isolation: compiled trainers are kept in process-wide pools and lent to one caller at a time.
+A run starts, inside the compiled function, by resetting all of the trainer's variables (x, the
+optimizer's slots and its iteration count), so nothing carries over from one caller to the next."""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable, Generic, Iterator, Mapping, TypeVar
 
 import keras
@@ -23,12 +30,12 @@ import numpy as np
 import tensorflow as tf
 
 from gradlib import compiled
-from gradlib.core import require_choice, require_finite, require_int_in_range
+from gradlib.core import elementwise_custom_gradient, require_choice, require_finite, require_int_in_range
 from gradlib.settings import GridSetting, Setting, one_two_five
-from gradlib.surrogates import STEPS, Surrogate, surrogate_entry, surrogate_step
+from gradlib.surrogates import CUSTOM, STEPS, SURROGATES, Surrogate, surrogate_entry
 
 MAX_STEPS = 5000
-MAX_IDLE_TRAINERS = 32  # compiled trainers kept for reuse; each holds one small graph (~0.5 MB)
+MAX_IDLE_TRAINERS = 32  # typed-formula trainers kept for reuse; each holds one small graph (~0.5 MB)
 MAX_PLAY_FRAMES = 150  # a playback redraws at most this many frames, however long the run
 
 
@@ -144,8 +151,8 @@ _traces = 0  # how many times a training loop was traced in this process
 
 
 def trace_count() -> int:
-    """Traces of the compiled training loop so far; each costs ~0.2 s, so this should only grow
-    when a new structure (forward, surrogate, optimizer) is first used."""
+    """Traces of the compiled training loops so far; each costs ~0.2 s, so this should only grow
+    when a new structure (an optimizer, a typed formula, a network) is first used."""
     return _traces
 
 
@@ -183,8 +190,9 @@ class TunableOptimizer:
             setattr(self.keras, name, _NonzeroKnob(knob) if name in built_with else knob)
         self._initial_state = [v.numpy() for v in self.keras.variables]
 
-    def reset(self, settings: Mapping[str, float]) -> None:
-        """Slots and step count back to their initial values; settings from ``settings``."""
+    def reset(self, settings: Mapping[str, float | tf.Tensor]) -> None:
+        """Slots and step count back to their initial values; settings from ``settings``. Called
+        from inside a compiled loop, with tensors, so that a run starts without an eager op."""
         for variable, initial in zip(self.keras.variables, self._initial_state):
             variable.assign(initial)
         self.keras.learning_rate = settings["learning_rate"]
@@ -204,7 +212,8 @@ class TrainerPool(Generic[T]):
     14% of the server's CPU under a 30-visitor load). Two fit the two cores, since TF releases
     the GIL while it runs. Memory is bounded too: at most ``max_idle`` idle trainers, and one
     that is dropped gives its memory back (its trace left nothing in TensorFlow's registries,
-    and its kernels are cleared from the cache, see gradlib.compiled)."""
+    and its kernels are cleared from the cache, see gradlib.compiled). An XLA trainer cannot give
+    its memory back, so a pool of them has room for every trainer its keys allow."""
 
     WAIT_LIMIT = 10.0  # seconds
 
@@ -261,44 +270,80 @@ def count_trace() -> None:
     _traces += 1
 
 
-class _Trainer:
-    """One compiled loop with its own variable, scale, target and optimizer."""
+def step_records(names: list[str], count: tf.Tensor, max_steps: int, xla: bool) -> dict[str, tf.TensorArray]:
+    """One float32 buffer per name for a loop of ``count`` steps. XLA needs a size it can compile
+    once, so it gets ``max_steps`` (a size of ``count`` compiled again for every new count,
+    0.1–0.35 s); a graph takes ``count`` as it is, and 5000 empty entries would cost it ~1 ms a run."""
+    size = max_steps if xla else count
+    return {name: tf.TensorArray(tf.float32, size=size, element_shape=[]) for name in names}
 
-    def __init__(self, forward: str, surrogate: str, backward: str | None, optimizer: str):
+
+class _Trainer:
+    """One compiled loop for ``optimizer``, with its own x and optimizer, XLA-compiled or a plain
+    graph. The forward step and the surrogate are picked by index at run time, among every
+    registry surrogate (``backward`` None) or the one typed formula ``backward``."""
+
+    def __init__(self, optimizer: str, backward: str | None, xla: bool):
         self.x = tf.Variable(0.0, name="x")
-        self.target = tf.Variable(0.0, name="target")
-        self.scale = tf.Variable(1.0, name="scale")
         self.optimizer = TunableOptimizer(optimizer, (), [self.x])
         # The optimizer's slots for x, e.g. Adam's "momentum" (m) and "velocity" (v).
         self.state = {v.name.removeprefix("x_0_"): v for v in self.optimizer.keras.variables
                       if v.name.startswith("x_0_")}
-        self.step_fn = surrogate_step(forward, surrogate_entry(surrogate, backward), self.scale)
-        self.run = tf.function(self._run, input_signature=[tf.TensorSpec([], tf.int32)])
+        self.surrogates = list(SURROGATES) if backward is None else [CUSTOM]
+        self._derivatives = [surrogate_entry(s, backward).derivative for s in self.surrogates]
+        scalar = tf.TensorSpec([], tf.float32)
+        values = {name: scalar for name in ["x0", "target", "scale", *(s.name for s in OPTIMIZERS[optimizer].settings)]}
+        index = tf.TensorSpec([], tf.int32)
+        self.xla = xla
+        self.run = tf.function(self._run, input_signature=[values, index, index, index, index], jit_compile=xla)
         compiled.trace_once(self.run)
 
-    def reset(self, config: TrainingConfig, settings: Mapping[str, float]) -> None:
-        self.x.assign(config.x0)
-        self.target.assign(config.target)
-        self.scale.assign(config.surrogate_entry().resolve_scale(config.scale))
-        self.optimizer.reset(settings)
+    def chunk(self, config: TrainingConfig, settings: Mapping[str, float], start: int,
+              count: int) -> dict[str, np.ndarray]:
+        """Steps start … start + count − 1 of the run; start 0 begins it from x0 and a fresh optimizer."""
+        values = {"x0": config.x0, "target": config.target,
+                  "scale": config.surrogate_entry().resolve_scale(config.scale), **settings}
+        columns = self.run({name: tf.constant(value, tf.float32) for name, value in values.items()},
+                           tf.constant(list(STEPS).index(config.forward)),
+                           tf.constant(self.surrogates.index(config.surrogate)), tf.constant(start), tf.constant(count))
+        return {name: column.numpy()[:count] for name, column in columns.items()}
 
-    def _run(self, count: tf.Tensor) -> dict[str, tf.Tensor]:
+    def _step(self, forward: tf.Tensor, surrogate: tf.Tensor, scale: tf.Tensor) -> Callable[[tf.Tensor], tf.Tensor]:
+        """STEPS' forward number ``forward`` with derivative number ``surrogate`` as its gradient.
+        The indices are tensors, so a new pair needs no new program; the forward step gets them
+        as captured tensors, since tf.custom_gradient refuses a forward that reads a variable."""
+        forwards = [step.forward for step in STEPS.values()]
+        return elementwise_custom_gradient(
+            lambda x: tf.switch_case(forward, [partial(f, x) for f in forwards]),
+            lambda x, y: tf.switch_case(surrogate, [partial(g, x, scale) for g in self._derivatives]))
+
+    def _run(self, values: dict[str, tf.Tensor], forward: tf.Tensor, surrogate: tf.Tensor, start: tf.Tensor,
+             count: tf.Tensor) -> dict[str, tf.Tensor]:
         count_trace()
+        if start == 0:
+            self.x.assign(values["x0"])
+            self.optimizer.reset(values)
+        step = self._step(forward, surrogate, values["scale"])
         names = ["x", "y", "loss", "grad", *self.state]
-        records = {name: tf.TensorArray(tf.float32, size=count) for name in names}
-        for i in tf.range(count):
+        records = step_records(names, count, MAX_STEPS, self.xla)
+        i = tf.constant(0)
+        while i < count:
             with tf.GradientTape() as tape:
-                y = self.step_fn(self.x)
-                loss = tf.nn.l2_loss(y - self.target)
+                y = step(self.x)
+                loss = tf.nn.l2_loss(y - values["target"])
             grad = tape.gradient(loss, self.x)
             self.optimizer.keras.apply_gradients([(grad, self.x)])
-            values = {"x": tf.convert_to_tensor(self.x), "y": y, "loss": loss, "grad": grad,
-                      **{name: tf.convert_to_tensor(v) for name, v in self.state.items()}}
-            records = {name: records[name].write(i, values[name]) for name in names}
+            row = {"x": tf.convert_to_tensor(self.x), "y": y, "loss": loss, "grad": grad,
+                   **{name: tf.convert_to_tensor(v) for name, v in self.state.items()}}
+            records = {name: array.write(i, row[name]) for name, array in records.items()}
+            i += 1
         return {name: array.stack() for name, array in records.items()}
 
 
-_POOL: TrainerPool[_Trainer] = TrainerPool(_Trainer)
+# XLA programs are never freed, so their pool keeps every one it builds: one per optimizer, since
+# callers of the same optimizer take turns (a run takes milliseconds) rather than build a second.
+_XLA_POOL: TrainerPool[_Trainer] = TrainerPool(partial(_Trainer, xla=True), max_idle=len(OPTIMIZERS), per_key=1)
+_POOL: TrainerPool[_Trainer] = TrainerPool(partial(_Trainer, xla=False))  # typed formulas
 
 
 def _first_nonfinite(chunk: Mapping[str, np.ndarray]) -> tuple[int, list[str]] | None:
@@ -309,16 +354,16 @@ def _first_nonfinite(chunk: Mapping[str, np.ndarray]) -> tuple[int, list[str]] |
     return int(rows[0]), [name for name, mask in bad.items() if mask[rows[0]]]
 
 
-def run_in_chunks(run_chunk: Callable[[int], Mapping[str, tf.Tensor]], steps: int,
+def run_in_chunks(run_chunk: Callable[[int, int], Mapping[str, np.ndarray]], steps: int,
                   chunk_steps: int) -> Iterator[tuple[dict[str, np.ndarray], str | None]]:
-    """Call ``run_chunk(count)`` until ``steps`` steps are done, yielding every recorded column so
-    far (float64) and, once a value is inf or NaN, a sentence saying where training stopped.
-    The history keeps the steps before the first non-finite one."""
+    """Call ``run_chunk(start, count)`` until ``steps`` steps are done, yielding every recorded
+    column so far (float64) and, once a value is inf or NaN, a sentence saying where training
+    stopped. The history keeps the steps before the first non-finite one."""
     require_int_in_range(chunk_steps, 1, MAX_STEPS, "chunk_steps")
     columns: dict[str, list[np.ndarray]] = {}
     done, stopped = 0, None
     while done < steps and stopped is None:
-        chunk = {name: t.numpy() for name, t in run_chunk(min(chunk_steps, steps - done)).items()}
+        chunk = run_chunk(done, min(chunk_steps, steps - done))
         problem = _first_nonfinite(chunk)
         if problem is not None:
             row, names = problem
@@ -337,11 +382,10 @@ def train_in_chunks(config: TrainingConfig, chunk_steps: int = 100) -> Iterator[
     recorded value is inf or NaN, keeping the history before it, and says so in ``stopped``."""
     config.validate()
     settings = config.resolved_settings()
-    key = (config.forward, config.surrogate, config.backward, config.optimizer)
-    with _POOL.borrow(key) as trainer:
-        trainer.reset(config, settings)
-        for columns, stopped in run_in_chunks(lambda count: trainer.run(tf.constant(count)), config.steps,
-                                              chunk_steps):
+    pool = _POOL if config.surrogate == CUSTOM else _XLA_POOL
+    with pool.borrow((config.optimizer, config.backward)) as trainer:
+        run_chunk = partial(trainer.chunk, config, settings)
+        for columns, stopped in run_in_chunks(run_chunk, config.steps, chunk_steps):
             yield TrainingHistory(config, np.arange(len(columns["x"])), columns.pop("x"), columns.pop("y"),
                                   columns.pop("loss"), columns.pop("grad"), columns, stopped)
 

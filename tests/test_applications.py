@@ -1,5 +1,7 @@
 """The binarized network and the three gradient fixes: gradlib, figures, code panels and pages."""
 
+import contextlib
+import io
 import math
 
 import numpy as np
@@ -7,9 +9,10 @@ import pytest
 import tensorflow as tf
 
 from apptest_helpers import figures, metrics, open_page, run_code, warnings
-from gradlib import fixes
+from gradlib import fixes, networks
 from gradlib.networks import (DATASETS, POINTS, REAL_VALUED, NetworkConfig, build_model, initial_weights,
-                              make_dataset, train_network, train_network_in_chunks)
+                              make_dataset, train_network, train_network_in_chunks, xla_compiled)
+from gradlib.training import trace_count
 from ui import snippets
 
 
@@ -64,6 +67,23 @@ def test_chunks_stream_the_same_run_with_a_live_boundary():
     assert [len(c) for c in chunks] == [10, 20, 25]
     assert not np.array_equal(chunks[0].boundary, chunks[-1].boundary)
     np.testing.assert_array_equal(chunks[-1].loss, train_network(NetworkConfig(steps=25)).loss)
+
+
+def test_only_the_network_the_page_opens_with_is_xla_compiled():
+    # XLA programs are never freed: a bounded set, whatever data, seed, scale, rate or steps.
+    assert xla_compiled(NetworkConfig(dataset="xor", seed=5, scale=2.0, settings={"learning_rate": 0.1}, steps=40))
+    for config in [NetworkConfig(surrogate="atan"), NetworkConfig(surrogate=REAL_VALUED), NetworkConfig(hidden=64),
+                   NetworkConfig(optimizer="sgd"), NetworkConfig(settings={"learning_rate": 0.01, "beta_1": 0.5}),
+                   NetworkConfig(surrogate="custom", backward="2*exp(-x**2)")]:
+        assert not xla_compiled(config), config
+
+
+def test_the_xla_network_is_compiled_once_for_every_run():
+    train_network(NetworkConfig(steps=3))
+    before = trace_count()
+    for dataset, seed, steps in [("xor", 1, 7), ("spirals", 2, 120), ("circles", 3, 2000)]:
+        train_network(NetworkConfig(dataset=dataset, seed=seed, steps=steps, settings={"learning_rate": 0.02}))
+    assert trace_count() == before and len(networks._XLA_POOL) <= 2
 
 
 @pytest.mark.parametrize("config, message", [
@@ -142,11 +162,19 @@ def test_descent_demos_show_the_effect():
 @pytest.mark.parametrize("config", [
     NetworkConfig(), NetworkConfig(dataset="xor", surrogate="atan", optimizer="sgd", settings={"learning_rate": 0.1}),
     NetworkConfig(surrogate=REAL_VALUED, steps=100, hidden=8, seed=3),
+    NetworkConfig(dataset="circles", seed=4, scale=4.0, settings={"learning_rate": 0.05}, steps=150),
+    NetworkConfig(surrogate="custom", backward="2*exp(-x**2)", optimizer="lion", settings={"learning_rate": 0.001}),
 ])
 def test_network_snippet_reproduces_the_page(config):
     history = train_network(config)
-    printed = run_code(snippets.network_code(config))
-    assert printed.strip() == f"final loss={history.loss[-1]:.6g} accuracy={history.final_accuracy:.4g}"
+    code = snippets.network_code(config)
+    assert ("jit_compile=True" in code) == xla_compiled(config)  # compiled as the page's run was
+    namespace = {"__name__": "__code_panel__"}  # run as run_code does, keeping the script's variables
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        exec(compile(code, "<code panel>", "exec"), namespace)  # our generated code
+    assert printed.getvalue().strip() == f"final loss={history.loss[-1]:.6g} accuracy={history.final_accuracy:.4g}"
+    # Bit for bit, not only to the digits printed.
+    assert float(namespace["loss"]) == history.loss[-1] and float(namespace["accuracy"]) == history.final_accuracy
 
 
 def test_fix_snippets_print_the_pages_numbers():

@@ -1,12 +1,15 @@
+import itertools
 import subprocess
 import sys
 import threading
+import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from gradlib import MAX_STEPS, OPTIMIZERS, SURROGATES, TrainingConfig, train, train_in_chunks
-from gradlib.training import trace_count
+from gradlib import MAX_STEPS, OPTIMIZERS, STEPS, SURROGATES, TrainingConfig, train, train_in_chunks
+from gradlib.training import _XLA_POOL, _Trainer, trace_count
 
 REQUIRED_OPTIMIZERS = {"sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "adamax", "nadam", "lion"}
 
@@ -147,6 +150,71 @@ def test_bad_configs_raise_value_error(config, message):
 def test_every_surrogate_and_optimizer_is_usable_by_id():
     for surrogate in SURROGATES:
         assert len(train(TrainingConfig(surrogate=surrogate, steps=3))) == 3
+
+
+def _close(history, columns):
+    # XLA rounds differently from TensorFlow's kernels (its own exp, fused multiply-adds).
+    for name, values in columns.items():
+        np.testing.assert_allclose(history.columns()[name], values, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_every_forward_and_surrogate_runs_in_the_optimizers_xla_program(optimizer):
+    graph = _Trainer(optimizer, None, xla=False)
+    for forward, surrogate in itertools.product(STEPS, SURROGATES):
+        config = TrainingConfig(forward=forward, surrogate=surrogate, optimizer=optimizer, x0=0.3, target=-1.0,
+                                steps=5)
+        _close(train(config), graph.chunk(config, config.resolved_settings(), 0, config.steps))
+
+
+def test_a_typed_formula_runs_as_a_graph_and_would_compile_in_xla_too():
+    # Every function of the formula language: XLA compiles them all; a typed formula still runs as a
+    # graph, since each would be an XLA program of its own, which TensorFlow never frees.
+    every_function = ("sin(x)+cos(x)+tan(x)+exp(x)+log(2+x)+sqrt(2+x)+abs(x)+tanh(x)+sigmoid(x)+softplus(x)"
+                      "+log1p(2+x)+hardtanh(x)+erf(x)+sign(x)+relu(x)+cosh(x)+atan(x)+pi+e")
+    config = TrainingConfig(surrogate="custom", backward=every_function, optimizer="nadam", x0=0.3, target=-1.0,
+                            steps=5)
+    xla_trainers = len(_XLA_POOL)
+    history = train(config)
+    assert history.grad[0] != 0 and len(_XLA_POOL) == xla_trainers
+    xla = _Trainer(config.optimizer, config.backward, xla=True).chunk(config, config.resolved_settings(), 0, 5)
+    _close(history, xla)
+
+
+def test_one_xla_program_per_optimizer_is_kept_and_serves_every_structure():
+    for optimizer in OPTIMIZERS:
+        train(TrainingConfig(optimizer=optimizer, steps=2))
+    before = trace_count()
+    for forward, surrogate in itertools.product(STEPS, ["ste", "gaussian", "zero"]):
+        train(TrainingConfig(forward=forward, surrogate=surrogate, optimizer="adagrad", steps=7))
+    assert trace_count() == before and len(_XLA_POOL) == len(OPTIMIZERS)
+
+
+def test_a_new_number_of_steps_needs_no_new_xla_compile():
+    # A loop over tf.range(steps) made XLA compile again for each new ``steps`` (0.1-0.35 s, against
+    # ~1 ms for a run): a ratio of times, so a slow machine does not matter.
+    config = TrainingConfig(optimizer="rmsprop", steps=10)
+    train(config)
+
+    def fastest(configs):
+        times = []
+        for c in configs:
+            started = time.perf_counter()
+            train(c)
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    assert fastest([replace(config, steps=s) for s in (11, 12, 13)]) < 10 * fastest([config] * 3)
+
+
+def test_runs_sharing_a_program_do_not_affect_each_other():
+    config = TrainingConfig(forward="heaviside", surrogate="gaussian", optimizer="lion", steps=50)
+    first = train(config)
+    train(TrainingConfig(surrogate="ste", optimizer="lion", x0=2.0, target=-1.0, steps=33))
+    abandoned = train_in_chunks(TrainingConfig(surrogate="triangle", optimizer="lion", x0=0.5), chunk_steps=7)
+    next(abandoned)
+    abandoned.close()  # a Play stopped half way: the next run still starts from its own x0
+    _same(first, train(config))
 
 
 def test_importing_gradlib_does_not_import_streamlit_or_plotly():

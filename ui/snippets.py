@@ -10,7 +10,7 @@ from typing import Sequence
 from gradlib import BIVARIATE, ELEMENTARY, OPTIMIZERS, STEPS, SURROGATES, fixes
 from gradlib.elementary import Elementary
 from gradlib.surrogates import Surrogate, surrogate_entry
-from gradlib.networks import REAL_VALUED, NetworkConfig
+from gradlib.networks import REAL_VALUED, NetworkConfig, xla_compiled
 from gradlib.training import TrainingConfig
 
 
@@ -184,6 +184,9 @@ def network_code(config: NetworkConfig) -> str:
     else:
         scale = _surrogate_parameter(surrogate_entry(config.surrogate), config.scale)
         activation = f'surrogate_step("sign", "{config.surrogate}", {scale!r})  # sign forward, surrogate backward'
+    # XLA rounds differently from TensorFlow's kernels: the step compiles as the page's run did.
+    compile_step = ("@tf.function(jit_compile=True)  # XLA, as the page compiles this network"
+                    if xla_compiled(config) else "@tf.function")
     return f'''import keras
 import tensorflow as tf
 
@@ -202,7 +205,7 @@ model.set_weights(initial_weights({config.hidden}, seed={config.seed}))
 optimizer = {_optimizer_call(config.optimizer, config.resolved_settings())}
 
 
-@tf.function
+{compile_step}
 def train_step():  # one full-batch step
     with tf.GradientTape() as tape:
         logits = model(points, training=True)[:, 0]
