@@ -47,7 +47,7 @@ INTERACTIONS = [
     ("pages/3_Surrogate_gradients.py", "slider", "surrogates_scale", [round(v, 1) for v in np.linspace(0.2, 9.8, 19)]),
     ("pages/4_Training.py", "slider", "training_x0", XS),
     ("pages/4_Training.py", "slider", "training_adam_beta_1", [round(v, 3) for v in np.linspace(0.5, 0.95, 19)]),
-    ("pages/5_Binarized_network.py", "slider", "network_seed", list(range(1, 20))),
+    ("pages/5_Binarized_network.py", "number_input", "network_seed", list(range(1, 20))),
     ("pages/6_Gradient_fixes.py", "slider", "fixes_log1pexp_x", [round(v, 1) for v in np.linspace(-15, 115, 19)]),
 ]
 

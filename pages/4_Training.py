@@ -119,6 +119,7 @@ what_to_try(
     "Compare optimizers: SGD stops as soon as sign(x) is right (the loss and gradient become 0); Adam and Lion "
     "keep going on their momentum.",
     "Set the target to 0: sign(x) is never 0, so the loss never reaches 0 and x oscillates around 0.",
-    "Press ▶ Play in the chart to watch the runs unfold, step by step (your browser draws it: 30 frames a second).",
+    "Press ▶ Play in the chart to watch the runs unfold, step by step: your browser draws it, the server does "
+    "nothing meanwhile.",
 )
 code_panel(snippets.training_code(config_for()), controls)

@@ -40,7 +40,7 @@ CHANGES = {
     "multivar": [("slider", "x", -1.0), ("toggle", "zeros", True)],
     "surrogates": [("slider", "x", 0.5), ("slider", "scale", 2.0)],
     "training": [("slider", "x0", 0.5), ("radio", "compare", "surrogates"), ("select_slider", "lr", 0.01)],
-    "network": [("toggle", "compare", True), ("select_slider", "lr", 0.1), ("slider", "steps", 100)],
+    "network": [("toggle", "compare", True), ("select_slider", "lr", 0.1), ("number_input", "steps", 100)],
     "fixes": [("slider", "log1pexp/x", 2.0), ("radio", "example", "clip")],
 }
 
@@ -285,12 +285,13 @@ def test_training_figures_carry_the_history():
     assert [t["name"] for t in state["data"]] == ["momentum", "velocity"]
 
 
-@pytest.mark.parametrize("key, value", [("x0", 0.5), ("target", -1.0), ("scale", 3.0), ("steps", 40),
-                                        ("adam/beta_1", 0.5), ("adam/beta_2", 0.9)])
-def test_training_each_control_changes_the_run(key, value):
+@pytest.mark.parametrize("kind, key, value", [("slider", "x0", 0.5), ("slider", "target", -1.0),
+                                              ("slider", "scale", 3.0), ("number_input", "steps", 40),
+                                              ("slider", "adam/beta_1", 0.5), ("number_input", "adam/beta_2", 0.9)])
+def test_training_each_control_changes_the_run(kind, key, value):
     app = open_page("training")
     before = figures(app)[0]["data"][1]
-    widget(app, "slider", key).set_value(value).run()
+    widget(app, kind, key).set_value(value).run()
     assert not app.exception
     assert numbers(figures(app)[0]["data"][1]) != numbers(before)
 
@@ -312,13 +313,13 @@ def test_training_learning_rate_and_optimizer_settings():
 
 def test_training_each_optimizer_keeps_its_own_settings():
     app = open_page("training")
-    widget(app, "slider", "adam/beta_2").set_value(0.9).run()
+    widget(app, "number_input", "adam/beta_2").set_value(0.9).run()
     app.selectbox(key="training_optimizer").set_value("lion").run()
-    assert widget(app, "slider", "lion/beta_2").value == 0.99  # Lion's own default, not Adam's
+    assert widget(app, "number_input", "lion/beta_2").value == 0.99  # Lion's own default, not Adam's
     app = open_page("training", optimizer="lion", beta_2="0.95")  # a link sets the linked optimizer's
-    assert widget(app, "slider", "lion/beta_2").value == 0.95
+    assert widget(app, "number_input", "lion/beta_2").value == 0.95
     app.selectbox(key="training_optimizer").set_value("adam").run()
-    assert widget(app, "slider", "adam/beta_2").value == 0.999
+    assert widget(app, "number_input", "adam/beta_2").value == 0.999
 
 
 @pytest.mark.parametrize("optimizer", sorted(gradlib.OPTIMIZERS))

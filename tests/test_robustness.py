@@ -15,6 +15,7 @@ from gradlib.fixes import DESCENT_LEARNING_RATE, DESCENT_STEPS, DESCENT_X0, LOG1
 from gradlib.networks import HIDDEN, NETWORK_STEPS, REAL_VALUED, SEED
 from gradlib.surrogates import MULTIPLIER
 from gradlib.training import LEARNING_RATE
+from ui.widgets import MAX_SLIDER_POSITIONS
 
 MULTIPLIER_RANGE = (MULTIPLIER.low, MULTIPLIER.high)
 
@@ -108,15 +109,22 @@ def training_controls(draw):
     )
 
 
+def _kind(setting) -> str:
+    """The widget a setting gets (ui.widgets.Controls.number: a box to type in past 1000 positions)."""
+    return "number_input" if setting.points > MAX_SLIDER_POSITIONS else "slider"
+
+
 @SETTINGS
 @given(controls=training_controls())
 def test_training_page_survives_any_controls(pages, controls):
     app = page(pages, "training")
     drive(app, {("selectbox", "optimizer"): controls["optimizer"]})  # its own settings appear
-    drive(app, {**{("slider", f"{controls['optimizer']}/{name}"): value for name, value in controls["own"].items()},
+    own = {setting.name: setting for setting in OPTIMIZERS[controls["optimizer"]].settings}
+    drive(app, {**{(_kind(own[name]), f"{controls['optimizer']}/{name}"): value
+                   for name, value in controls["own"].items()},
                 ("select_slider", "lr"): controls["lr"], ("selectbox", "surrogate"): controls["surrogate"],
                 ("slider", "scale"): controls["scale"], ("slider", "x0"): controls["x0"],
-                ("slider", "target"): controls["target"], ("slider", "steps"): controls["steps"],
+                ("slider", "target"): controls["target"], ("number_input", "steps"): controls["steps"],
                 ("radio", "compare"): controls["compare"]})
     if controls["compare"] == "surrogates":
         drive(app, {("multiselect", "compare_surrogates"): controls["others"]})
@@ -136,10 +144,10 @@ def test_training_page_survives_any_controls(pages, controls):
        compare=st.booleans())
 def test_network_page_survives_any_controls(pages, dataset, seed, surrogate, scale, optimizer, lr, steps, hidden,
                                             compare):
-    drive(page(pages, "network"), {("radio", "dataset"): dataset, ("slider", "seed"): seed,
+    drive(page(pages, "network"), {("radio", "dataset"): dataset, ("number_input", "seed"): seed,
                                    ("selectbox", "surrogate"): surrogate, ("slider", "scale"): scale,
                                    ("selectbox", "optimizer"): optimizer, ("select_slider", "lr"): lr,
-                                   ("slider", "steps"): steps, ("select_slider", "hidden"): hidden,
+                                   ("number_input", "steps"): steps, ("select_slider", "hidden"): hidden,
                                    ("toggle", "compare"): compare})
 
 
@@ -180,11 +188,11 @@ CONTROLS = {
                    ("forward", "radio", "sign", BAD_IDS), ("surrogates", "multiselect", ["sigmoid"],
                                                             [["relu"], ["sigmoid", "sigmoid"], ["💥"]])],
     "training": [("x0", "slider", -1.0, BAD_NUMBERS), ("lr", "select_slider", 0.1, BAD_NUMBERS[:9] + ["0", "11", "0.3", "0.00015"]),
-                 ("steps", "slider", 100, BAD_WHOLE_NUMBERS[:6] + ["5001", "1e9"]),
+                 ("steps", "number_input", 100, BAD_WHOLE_NUMBERS[:6] + ["5001", "1e9"]),
                  ("optimizer", "selectbox", "adam", BAD_IDS + ["adadelta"]),
                  ("surrogate", "selectbox", "sigmoid", BAD_IDS), ("adam/beta_1", "slider", 0.9, BAD_NUMBERS[:8])],
     "network": [("dataset", "radio", "moons", BAD_IDS), ("hidden", "select_slider", 32, BAD_WHOLE_NUMBERS + ["129", "1", "20"]),
-                ("seed", "slider", 0, BAD_WHOLE_NUMBERS[:5] + ["10000"]), ("steps", "slider", 300, ["2001", "x"])],
+                ("seed", "number_input", 0, BAD_WHOLE_NUMBERS[:5] + ["10000"]), ("steps", "number_input", 300, ["2001", "x"])],
     "fixes": [("example", "radio", "log1pexp", BAD_IDS), ("log1pexp/x", "slider", 100.0, [v for v in BAD_NUMBERS if v not in ("99", "-99")] + ["121", "-101", "99.25"])],
 }
 BAD_LINKS = [(page, key, kind, default, bad) for page, controls in CONTROLS.items()

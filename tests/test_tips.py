@@ -132,7 +132,9 @@ def test_training_tips():
         x += 0.1 * 2 * s * (1 - s)
         sgd.append(x)
     right = len(sgd) - 1  # the step at which sign(x) became right
-    np.testing.assert_allclose(x_of["SGD"][:right + 1], sgd, rtol=1e-5)
+    # float32 steps against float64 ones: 22 updates of size ~0.04 carry ~1e-8 rounding each, which
+    # is a large relative error only where x crosses 0 (the last value, 0.0063): hence the atol.
+    np.testing.assert_allclose(x_of["SGD"][:right + 1], sgd, rtol=1e-5, atol=2e-7)
     assert np.all(x_of["SGD"][right:] == x_of["SGD"][right])  # then nothing moves it
     for name in ("Adam", "Lion"):
         assert np.any(np.diff(x_of[name][right + 5:]) != 0)  # they keep going

@@ -30,7 +30,33 @@ PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "se
 
 def navigation() -> None:
     """The sidebar's links to every page. Drawn here rather than by Streamlit, whose list would call
-    the home page by its file name, "dashboard" (.streamlit/config.toml turns that list off)."""
+    the home page by its file name, "dashboard" (.streamlit/config.toml turns that list off).
+
+    Every page calls it, so it also carries the app's few CSS fixes to Streamlit's and Plotly's
+    defaults (a style-only ``st.html`` takes no room on the page; tests/test_browser.py checks them):
+    - a slider's value above its thumb in the text colour, not the primary colour (the dark theme's
+      #cf4250 on its background is 3.5:1, under the 4.5:1 text needs; a lighter primary colour would
+      fail under the white text of a multiselect's chips instead);
+    - a 2 px outline in the text colour around a link or a slider's thumb that has keyboard focus
+      (Streamlit shows a link's focus only as the same grey as the current page's, a thumb's as a
+      faint halo);
+    - on touch screens Plotly shows its toolbar all the time, over the charts' titles: there it
+      shows, as with a mouse, only once the chart is touched (hover) or focused;
+    - display math gets a little room on its right: KaTeX draws some symbols (underbraces) ~2 px
+      past its box, which then scrolls sideways by those 2 px in a box that takes no keyboard focus
+      (axe: scrollable-region-focusable)."""
+    st.html("""<style>
+        [data-testid='stSliderThumbValue'] { color: inherit; }
+        .katex-display { padding-right: 0.25rem; }
+        [data-testid='stSidebar'] a:focus-visible, [data-testid='stMain'] a:focus-visible,
+        [data-testid='stSlider'] [data-rac]:has(> [data-testid='stSliderThumbValue']):has(input:focus-visible) {
+            outline: 2px solid currentColor; outline-offset: 2px; }
+        @media (hover: none) {
+            .js-plotly-plot .plotly .modebar > :not(.watermark) { visibility: hidden; }
+            .js-plotly-plot .plotly:hover .modebar > *,
+            .js-plotly-plot .plotly:focus-within .modebar > * { visibility: visible; }
+        }
+        </style>""")
     for info in (HOME, *PAGES):
         st.sidebar.page_link(info.path, label=info.title, icon=info.icon)
 
@@ -40,7 +66,8 @@ def page_header(page: str, intro: str) -> None:
     calls this before it imports gradlib: the first such page after the server started loads
     TensorFlow here, behind a note, instead of showing nothing for seconds."""
     info = BY_KEY[page]
-    st.set_page_config(page_title=f"{info.title} · Custom Gradient Lab", page_icon=info.icon, layout="wide")
+    # The tab icon is a character: a Material icon there would be fetched from fonts.gstatic.com (not offline).
+    st.set_page_config(page_title=f"{info.title} · Custom Gradient Lab", page_icon="∇", layout="wide")
     navigation()
     st.title(info.title)
     st.caption(intro)
@@ -58,6 +85,7 @@ def page_header(page: str, intro: str) -> None:
 
 _PAGE_SHOWN = "_page_shown"  # which page the session's previous run showed
 _PRESENTING = "_presenting"  # the page being shown is in presenter mode
+MAX_SLIDER_POSITIONS = 1000
 
 
 def _short(raw: Sequence[str]) -> str:
@@ -156,9 +184,12 @@ class Controls:
                     expected)
         if not setting.low <= st.session_state[key] <= setting.high:  # the range moved (reveal ≤ depth)
             st.session_state[key] = setting.default
-        value = (where or self.where).slider(label or setting.label, setting.low, setting.high, step=setting.step,
-                                             format=None if setting.whole else f"%.{setting.decimals}f", key=key,
-                                             help=help, on_change=on_change)
+        # A slider with thousands of positions (steps 1–5000) cannot be set exactly on a phone: a box to type in.
+        widget = (where or self.where).number_input if setting.points > MAX_SLIDER_POSITIONS else \
+            (where or self.where).slider
+        value = widget(label or setting.label, setting.low, setting.high, step=setting.step,
+                       format=None if setting.whole else f"%.{setting.decimals}f", key=key, help=help,
+                       on_change=on_change)
         value = setting.snap(value)  # a value sent off the grid (not through the slider) is put on it
         self._publish(name, value, setting.default, str(value))
         return value
@@ -324,12 +355,16 @@ def formula_pair(controls: Controls, where=None) -> tuple[Formula, Formula] | No
 
 
 def chain_check(check: ChainCheck) -> None:
-    """A chain's trace as the notebook prints it and as a table, and its dy/dx four ways."""
+    """A chain's trace as the notebook prints it and as a table, and its dy/dx four ways. In
+    presenter mode only the number shows; the rest is folded beside it, so that the chart below
+    the check still starts on a projector's first screen."""
     trace = check.trace
     if check.problem:
         st.error(check.problem, icon="⚠️")
     left, right = st.columns([1, 3])
     left.metric("dy/dx (custom gradients)", f"{trace.dydx:.9g}")
+    if st.session_state.get(_PRESENTING, False):
+        left = right = right.expander("The trace, and dy/dx four ways")
     with right:
         st.markdown("**The trace**: forward from stage 1, backward from stage n (what each `grad` received and "
                     "returned)")
@@ -341,10 +376,12 @@ def chain_check(check: ChainCheck) -> None:
             "local f'(x_i)": [b.local_grad for b in reversed(trace.backward)],
             "downstream": [b.downstream for b in reversed(trace.backward)],
         }), hide_index=True, key="trace")
+    # Wrapped: in the narrow column a line would otherwise scroll sideways, in a box that the
+    # keyboard cannot reach (axe: scrollable-region-focusable).
     left.code("\n".join([f"x={s.input:g}\ty={s.output:g}" for s in trace.forward]
                         + [f"x={b.input:g}\tupstream={b.upstream:g}\tcurrent={b.local_grad:g}\t"
                            f"downstream={b.downstream:g}" for b in trace.backward]
-                        + [f"\nfinal dy/dx={trace.dydx:g}"]), language="text")
+                        + [f"\nfinal dy/dx={trace.dydx:g}"]), language="text", wrap_lines=True)
     right.markdown("**The same dy/dx four ways**")
     right.dataframe(arrow_table({
         "method": [e.label for e in check.estimates],
@@ -359,6 +396,23 @@ def code_panel(code: str, controls: Controls) -> None:
     """The runnable code of the view, also as a notebook (the page's math, its link, then the code),
     and the view's link with a QR code; last on the page, once every control has its value."""
     info, link = BY_KEY[controls.page], controls.link()
+    if controls.presenting:
+        # A projector at 1280×720 and 150% zoom is 853×480 CSS px: its first screen must hold the
+        # main controls and the top of the main chart (tests/test_browser.py). So less room above a
+        # smaller title, the page's intro hidden (the presenter says it), the main sliders side by
+        # side, smaller section headings. Style only: it takes no room, wherever it is sent from.
+        main_block = "[data-testid='stMainBlockContainer'] > [data-testid='stVerticalBlock']"
+        main_sliders = (f"{main_block} > [data-testid='stLayoutWrapper'] > [data-testid='stVerticalBlock']"
+                        ":has(> [data-testid='stElementContainer'] [data-testid='stSlider'])")
+        st.html(f"""<style>
+            [data-testid='stMainBlockContainer'] {{ padding-top: 3rem; }}
+            [data-testid='stMain'] h1 {{ font-size: 1.75rem; padding-top: 0.25rem; }}
+            [data-testid='stMain'] h3 {{ font-size: 1.25rem; padding-top: 0; }}
+            {main_block} > [data-testid='stElementContainer']:has(h1)
+                + [data-testid='stElementContainer']:has([data-testid='stCaptionContainer']) {{ display: none; }}
+            {main_sliders} {{ flex-flow: row wrap; column-gap: 1.5rem; }}
+            {main_sliders} > [data-testid='stElementContainer'] {{ flex: 1 1 16rem; width: auto; }}
+            </style>""")
     with st.expander("Code for this view: runnable TensorFlow that prints these numbers"):
         st.code(code, language="python")
         st.download_button("Download as notebook", lambda: notebook(info.title, controls.formulas, link, code),
@@ -372,7 +426,10 @@ def code_panel(code: str, controls: Controls) -> None:
             left.caption("This address only opens on this computer: share the server's network address instead "
                          "(Streamlit prints it at start as 'Network URL').")
         left.button("Reset to the defaults", on_click=controls.reset, icon=":material/restart_alt:", key="reset")
-        right.image(qr_svg(link), caption="The link as a QR code", width=480 if controls.presenting else 240)
+        # Its own size (12 px a module for the back of a room, else 6), but never wider than its
+        # column: a fixed width ran out of the column on a projector or a narrow window.
+        right.image(qr_svg(link, module_pixels=12 if controls.presenting else 6), caption="The link as a QR code",
+                    width="content", alt="QR code of the link shown beside it")
 
 
 def arrow_table(columns: Mapping[str, Sequence | np.ndarray]) -> pa.Table:
