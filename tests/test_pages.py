@@ -482,7 +482,10 @@ def test_every_page_shares_its_view_and_offers_its_code_as_a_notebook(page):
     assert [b.label for b in app.get("download_button") if b.label == "Download as notebook"] == ["Download as notebook"]
     assert "present" not in share_link(app)  # at the defaults the link holds no parameter at all
     assert "Reset to the defaults" in [button.label for button in app.button]
-    assert len(app.get("image")) == 1  # the QR code
+    assert not app.get("image")  # the QR code: on request, or in presenter mode
+    app.toggle(key="qr").set_value(True).run()
+    assert len(app.get("image")) == 1
+    assert len(open_page(page, present="1").get("image")) == 1
 
 
 def test_the_share_link_is_the_view_and_reset_goes_back_to_the_defaults():

@@ -3,6 +3,7 @@ No Streamlit here (unit-tested); ui.widgets shows them."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlencode, urlsplit
 
 import nbformat
@@ -23,6 +24,7 @@ def is_local(link: str) -> bool:
     return (urlsplit(link).hostname or "") in LOCAL_HOSTS
 
 
+@lru_cache(maxsize=256)  # a class on one view asks for the same code: ~4 ms each, an SVG of a few kB
 def qr_svg(link: str, module_pixels: int = 8) -> str:
     """The link as a QR code, an SVG string (no file, no image library). Error correction M, and
     dark on white whatever the theme: scanners expect dark modules on a light ground."""

@@ -188,22 +188,26 @@ def training_figure(histories: Mapping[str, TrainingHistory]) -> dict:
     thinned to the frame budget's points), while the axes keep the whole run's range."""
     traces, cuts = [], []
     for index, (label, history) in enumerate(histories.items()):
-        columns = history.columns()
+        columns, steps = history.columns(), history.step.astype(np.int32)  # int32: quick to encode, per frame
         for panel, (name, _) in enumerate(TRAINING_PANELS):
             axis = "" if panel == 0 else str(panel + 1)
             traces.append(dict(type="scatter", x=history.step, y=_plottable(columns[name]), mode="lines",
                                name=label, legendgroup=label, showlegend=panel == 0, xaxis=f"x{axis}",
                                yaxis=f"y{axis}", line=dict(color=PALETTE[index % len(PALETTE)])))
-            cuts.append((history.step, columns[name]))
+            cuts.append((steps, traces[-1]["y"]))  # already plottable: frames only index it
     base = _grid_layout(2, 2, tuple(title for _, title in TRAINING_PANELS))
     longest = max(len(h) for h in histories.values())
     points = max(2, ANIMATION_BUDGET // (2 * ANIMATION_FRAMES * max(len(cuts), 1)))
     frames = []
     for end in playback_steps(max(longest, 1), min(ANIMATION_FRAMES, max(longest, 1))):
+        shown_for: dict[int, np.ndarray] = {}  # runs of one length share the points they show
         data = []
         for steps, values in cuts:
-            shown = np.unique(np.linspace(0, min(end, len(steps)) - 1, points).astype(int)) if len(steps) else []
-            data.append(dict(type="scatter", x=steps[shown], y=_plottable(values[shown])))
+            length = min(end, len(steps))
+            if length not in shown_for:
+                shown_for[length] = np.unique(np.linspace(0, length - 1, points).astype(int)) if length else []
+            shown = shown_for[length]
+            data.append(dict(type="scatter", x=steps[shown], y=values[shown]))
         frames.append(dict(name=str(end), data=data, traces=list(range(len(cuts)))))
     figure = _figure(traces, "training", 540, base, updatemenus=[_animation_controls()])
     figure["frames"] = frames

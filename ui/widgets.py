@@ -428,8 +428,10 @@ def code_panel(code: str, controls: Controls) -> None:
         left.button("Reset to the defaults", on_click=controls.reset, icon=":material/restart_alt:", key="reset")
         # Its own size (12 px a module for the back of a room, else 6), but never wider than its
         # column: a fixed width ran out of the column on a projector or a narrow window.
-        right.image(qr_svg(link, module_pixels=12 if controls.presenting else 6), caption="The link as a QR code",
-                    width="content", alt="QR code of the link shown beside it")
+        # Drawn on request (always in presenter mode): a new link's code costs ~4 ms of server CPU.
+        if right.toggle("QR code", value=controls.presenting, key="qr", help="for phones to scan"):
+            right.image(qr_svg(link, module_pixels=12 if controls.presenting else 6), caption="The link as a QR code",
+                        width="content", alt="QR code of the link shown beside it")
 
 
 def arrow_table(columns: Mapping[str, Sequence | np.ndarray]) -> pa.Table:
