@@ -107,8 +107,9 @@ with right:
     st.dataframe(arrow_table({"step": history.step[every_tenth], "loss": history.loss[every_tenth],
                               "grad": history.grad[every_tenth], "x": history.x[every_tenth],
                               "y": history.y[every_tenth]}), hide_index=True, key="table")
-    st.download_button("Download the history (CSV)",  # built on click, from this run's history
-                       lambda history=history: pd.DataFrame(history.columns()).to_csv(index=False),
+    # Built on every run, not on click: Streamlit 1.67 drops a file built on click when another
+    # session's run ends before the browser fetched it (24 of 30 downloads answered 404 in a class).
+    st.download_button("Download the history (CSV)", pd.DataFrame(history.columns()).to_csv(index=False),
                        file_name=f"training_{surrogate}_{optimizer}.csv", mime="text/csv", key="download",
                        on_click="ignore")
 

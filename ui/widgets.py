@@ -415,7 +415,9 @@ def code_panel(code: str, controls: Controls) -> None:
             </style>""")
     with st.expander("Code for this view: runnable TensorFlow that prints these numbers"):
         st.code(code, language="python")
-        st.download_button("Download as notebook", lambda: notebook(info.title, controls.formulas, link, code),
+        # Built on every run (~0.5 ms), not on click: Streamlit 1.67 drops a file built on click when
+        # another session's run ends before the browser fetched it (a 404 for most of a class).
+        st.download_button("Download as notebook", notebook(info.title, controls.formulas, link, code),
                            file_name=f"{info.url_path}.ipynb", mime="application/x-ipynb+json",
                            icon=":material/download:", key="notebook", on_click="ignore")
     with st.expander("Share this view", expanded=controls.presenting, icon=":material/qr_code_2:"):
