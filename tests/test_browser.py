@@ -5,6 +5,8 @@ sets it), where a missing browser fails the run. Screenshots go to tests/screens
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import os
 import re
 import shutil
@@ -472,7 +474,7 @@ def test_each_page_arrived_at_from_another_shows_its_fresh_view(visit, fresh_vie
         assert urlparse(page.url).query == "", f"{where}: address bar {page.url}"
         assert visit.view(target) == fresh_view(target), where
         if target == "training":  # the notebook's defaults, not the Binarized network's lr 0.01 / 300 steps
-            assert (_slider_value(page, "training_lr"), _slider_value(page, "training_steps")) == ("0.1", "100"), where
+            assert (_slider_value(page, "training_lr"), page.locator(".st-key-training_steps input").input_value()) == ("0.1", "100"), where
             assert visit.metric("steps run") == "100 / 100", where
         if target == "fixes":
             assert float(_slider_value(page, "fixes_log1pexp_x")) == 100, where
@@ -603,3 +605,363 @@ def test_typing_your_own_gradient(visit):
     expect(page).to_have_url(re.compile(r"Chain_rule\?.*fn=custom"), timeout=30_000)
     assert visit.metric("dy/dx (custom gradients)") == str(1024 * 27 // 8)  # (3/2)³ × 1024
     visit.assert_clean()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Every page at three viewports and in both themes: no sideways overflow, nothing over a chart's
+# title, one chart per row on a phone, axe-core's critical and serious violations; presenter mode's
+# first screen on a projector; the share QR code; the notebook download; visible keyboard focus.
+# One server and one browser for the module, one browser context (and tab) per viewport and theme:
+# each page is opened once per viewport and theme, and every check reads that one visit.
+
+VIEWPORTS = {
+    "desktop": {"viewport": {"width": 1400, "height": 1000}},
+    # A 1280×720 projector at 150% zoom: 853×480 CSS px drawn at 1.5 device px each
+    # (device_scale_factor alone is not zoom: it keeps the CSS viewport at 1280×720).
+    "projector": {"viewport": {"width": 853, "height": 480}, "device_scale_factor": 1.5},
+    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
+              "has_touch": True},
+}
+# The app follows the system's theme (.streamlit/config.toml sets no theme.base): Playwright's
+# color_scheme picks it, with Streamlit's normal chrome (unlike ?embed=true&embed_options=dark_theme).
+THEMES = {"light": "rgb(255, 255, 255)", "dark": "rgb(23, 22, 20)"}  # the app's background in each
+# Presenter mode (?present=1) is for the projector: the same viewport, the page's main control (its
+# key) and main chart (its key; the first chart on the page).
+PRESENTER = {"chain": ("chain_x", "diagram_chart"), "multivar": ("multivar_x", "field_chart"),
+             "surrogates": ("surrogates_x", "surrogates_chart"), "training": ("training_x0", "training_chart"),
+             "network": ("network_dataset", "boundary_chart"), "fixes": ("fixes_log1pexp_x", "gradients_chart"),
+             "yours": ("yours_x", "check_chart")}
+FIRST_SCREEN_CHART = 80  # CSS px of the main chart on the first screen: its title row in presenter mode
+
+AXE_SPEC = importlib.util.find_spec("axe_playwright_python")
+AXE_JS = Path(AXE_SPEC.origin).with_name("axe.min.js") if AXE_SPEC else None  # axe-core 4.12 (only this file is used)
+# axe-core findings that are not the app's to fix here: (page or None for every page, rule, CSS selector
+# the element matches or is inside, whose, why). Everything else critical or serious fails the test.
+AXE_EXCLUDED = [
+    (None, "scrollable-region-focusable", ".katex-display", "Streamlit",
+     "st.latex (the pages' formulas: Controls.math) draws display math in a box that scrolls sideways when "
+     "the formula is wider than the column (a phone; the projector with the sidebar open) and gives the "
+     "box no tabindex, so the keyboard cannot scroll it. The app cannot add one (st.html runs no script); "
+     "the pages could break their longest formulas into lines (aligned)."),
+    ("home", "scrollable-region-focusable", "[data-testid='stCode'] pre", "app, dashboard.py",
+     "dashboard.py (not editable in this change) prints the notebook's trace with st.code and no "
+     "wrap_lines: on a phone its lines scroll sideways in a box the keyboard cannot reach. Fix: "
+     "wrap_lines=True in that st.code call (as ui.widgets.chain_check now does)."),
+]
+AXE_RUN = """async excluded => {
+    const result = await axe.run(document, {resultTypes: ["violations"]});
+    const found = [];
+    for (const rule of result.violations) {
+        if (!["critical", "serious"].includes(rule.impact)) continue;
+        for (const node of rule.nodes) {
+            const element = document.querySelector(node.target[0]);
+            const reason = excluded.find(([id, selector]) => id === rule.id && element &&
+                (element.matches(selector) || element.closest(selector)));
+            found.push({rule: rule.id, impact: rule.impact, target: node.target.join(" "),
+                        html: node.html.slice(0, 120), summary: node.failureSummary.slice(0, 200),
+                        whose: reason ? reason[2] : "app"});
+        }
+    }
+    return found;
+}"""
+
+# Plotly's titles (the layout's and the subplots', which are annotations) and what must not cover
+# them: other texts and titles, the legend, a colour bar, Plotly's toolbar when shown, and any
+# element of the page outside the chart (the sticky header is left out: scrolled-under content is
+# meant to pass beneath it).
+TITLE_OVERLAPS = """() => {
+    // Drawn: not in a folded expander (content-visibility), not hidden, not fully transparent.
+    const shown = element => {
+        const box = element.getBoundingClientRect();
+        return box.width > 0 && box.height > 0 &&
+            element.checkVisibility({contentVisibilityAuto: true, opacityProperty: true, visibilityProperty: true});
+    };
+    const meet = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 &&
+                           Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1;
+    const name = element => element.getAttribute("data-testid") || element.getAttribute("class") || element.tagName;
+    const found = [];
+    const charts = [...document.querySelectorAll("[data-testid='stPlotlyChart']")];
+    for (const chart of charts) {
+        const key = [...chart.closest("[class*='st-key-']")?.classList ?? []].find(c => c.startsWith("st-key-"));
+        const titles = [...chart.querySelectorAll(".gtitle, g.annotation")].filter(shown);
+        const within = [...chart.querySelectorAll(".xtick text, .ytick text, .g-xtitle text, .g-ytitle text, " +
+                                                  ".legend, .colorbar, .gtitle, g.annotation, .modebar-group")];
+        const container = chart.closest("[data-testid='stElementContainer']");
+        const outside = [...document.querySelectorAll(
+            "[data-testid='stMain'] [data-testid='stElementContainer'], [data-testid='stElementToolbar']")]
+            .filter(element => !element.contains(container) && !container.contains(element));
+        for (const title of titles) {
+            const box = (title.querySelector("text") || title).getBoundingClientRect();
+            for (const other of [...within, ...outside]) {
+                if (other === title || other.contains(title) || title.contains(other) || !shown(other)) continue;
+                if (meet(box, other.getBoundingClientRect()))
+                    found.push(`${key}: "${title.textContent}" under ${name(other)} "${other.textContent.slice(0, 30)}"`);
+            }
+        }
+    }
+    return [...new Set(found)];
+}"""
+# Titles overlapped today, by page and view: ui/figures.py (and ui/plotly_wire.py's text sizes) draw
+# them, files of another change. Reported, not failed; any other overlap fails.
+KNOWN_TITLE_OVERLAPS = {
+    # NETWORK_PANELS: 3 rows at vertical_spacing=0.1 leave the upper panels' step ticks (100, 150, …)
+    # on the next panel's title. Fix: vertical_spacing ≥ 0.14, or no tick labels on the upper x axes.
+    ("network", "desktop"): ("training accuracy",),
+    ("network", "projector"): ("training accuracy",),
+    ("network", "presenter"): ("training accuracy",),
+    ("network", "phone"): ("training accuracy", "what reaches the first layer"),
+    # Side-by-side subplots 358 px wide: the two titles run into each other. Fix: shorter titles or a
+    # line break in them (subplot_titles), or the panels one above the other.
+    ("surrogates", "phone"): ("forward step and primitives P(x)", "backward: surrogate derivative g(x)"),
+    # Presenter mode's larger text (styled(large=True): 22 px titles, 18 px ticks) in the same grids:
+    # a lower row's title sits on the upper row's x tick labels. Fix: more vertical_spacing (or a
+    # taller figure) when large.
+    ("training", "presenter"): ("gradient dL/dx", "forward output sign(x)"),
+    ("fixes", "presenter"): ("relative error against the exact value",),
+    ("yours", "presenter"): ("g(x) against f′(x)",),
+}
+
+LAYOUT = """() => {
+    const main = document.querySelector("[data-testid='stMain']");
+    const block = document.querySelector("[data-testid='stMainBlockContainer']");
+    const charts = [...document.querySelectorAll("[data-testid='stPlotlyChart']")].map(chart => {
+        const box = chart.getBoundingClientRect();
+        return {key: [...chart.closest("[class*='st-key-']")?.classList ?? []].find(c => c.startsWith("st-key-")),
+                top: box.top + scrollY, bottom: box.bottom + scrollY, left: box.left, right: box.right, width: box.width};
+    });
+    const style = getComputedStyle(block);
+    return {page: [document.documentElement.scrollWidth, document.documentElement.clientWidth],
+            main: [main.scrollWidth, main.clientWidth],
+            column: block.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight),
+            charts,
+            toolbars: [...document.querySelectorAll(".modebar-group")].filter(group =>
+                group.checkVisibility({opacityProperty: true, visibilityProperty: true})).length,
+            background: getComputedStyle(document.querySelector("[data-testid='stApp']")).backgroundColor};
+}"""
+
+FIRST_SCREEN = """([control, chart]) => {
+    const box = selector => { const b = document.querySelector(selector)?.getBoundingClientRect();
+                              return b && {top: b.top, bottom: b.bottom, left: b.left, right: b.right}; };
+    return {control: box(`.st-key-${control}`), chart: box(`.st-key-${chart} [data-testid='stPlotlyChart']`),
+            header: box("[data-testid='stHeader']"), height: innerHeight, scrolled: scrollY,
+            sidebar: document.querySelector("[data-testid='stSidebar']")?.getAttribute("data-collapsed")};
+}"""
+
+_surveys: dict[tuple[str, str, str], dict] = {}
+
+
+@pytest.fixture(scope="module")
+def survey(browser, server):
+    """``survey(page, view, theme)``: the page opened once in that view (a viewport, or "presenter":
+    ?present=1 on the projector) and theme, measured, run through axe-core and photographed
+    (tests/screenshots/<page>_<view>_<theme>.png, the whole page; presenter mode: its first screen)."""
+    tabs: dict[tuple[str, str], Visit] = {}  # by view and theme (presenter mode in its own, as a projector's)
+
+    def measure(page_id: str, view: str, theme: str) -> dict:
+        key = (page_id, view, theme)
+        present, viewport = view == "presenter", "projector" if view == "presenter" else view
+        if key in _surveys:
+            return _surveys[key]
+        if AXE_JS is None:
+            message = "axe-core comes with axe-playwright-python: pip install -r requirements-dev.txt"
+            if os.environ.get("CGL_REQUIRE_BROWSER") == "1":
+                pytest.fail(message)
+            pytest.skip(message)
+        if (view, theme) not in tabs:
+            context = browser.new_context(**VIEWPORTS[viewport], color_scheme=theme)
+            tabs[view, theme] = Visit(context.new_page(), server)
+        visit = tabs[view, theme]
+        visit.console_errors.clear()
+        page = visit.open(page_id, "present=1" if present else "")
+        visit.charts_drawn()
+        page.evaluate("document.fonts.ready.then(() => true)")
+        # Plotly fits a chart to its column after drawing it: wait until no chart changes size.
+        page.wait_for_function("""() => { const now = JSON.stringify([...document.querySelectorAll(
+            "[data-testid='stPlotlyChart'] .main-svg")].map(s => [s.clientWidth, s.clientHeight]));
+            const same = now === window.__chartSizes; window.__chartSizes = now; return same; }""", polling=250)
+        result = {"layout": page.evaluate(LAYOUT), "overlaps": page.evaluate(TITLE_OVERLAPS)}
+        if present:
+            result["first_screen"] = page.evaluate(FIRST_SCREEN, list(PRESENTER[page_id]))
+        page.add_script_tag(path=str(AXE_JS))
+        result["axe"] = page.evaluate(AXE_RUN, [[rule, selector, whose] for page_only, rule, selector, whose, _
+                                                in AXE_EXCLUDED if page_only in (None, page_id)])
+        result["clean"] = (page.locator("[data-testid='stException']").count(), list(visit.console_errors))
+        SCREENSHOTS.mkdir(exist_ok=True)
+        path = SCREENSHOTS / f"{page_id}_{view}_{theme}.png"
+        if present:  # the first screen is the point
+            page.screenshot(path=path)
+        else:  # the page scrolls inside stMain, not the document: a viewport as tall as the page, for a moment
+            size = VIEWPORTS[viewport]["viewport"]
+            height = page.evaluate("document.querySelector(\"[data-testid='stMain']\").scrollHeight")
+            page.set_viewport_size({"width": size["width"], "height": max(height, size["height"])})
+            page.wait_for_timeout(300)
+            page.screenshot(path=path)
+            page.set_viewport_size(size)
+        _surveys[key] = result
+        return result
+
+    yield measure
+    for visit in tabs.values():
+        visit.page.context.close()
+    if _surveys:  # what axe found, for the record (shown with -s or -rA)
+        print("\naxe-core critical/serious violations: app's / excluded (Streamlit's or another file's)")
+        for (page_id, view, theme), result in sorted(_surveys.items()):
+            found = result["axe"]
+            app = [v for v in found if v["whose"] == "app"]
+            others = sorted({f"{v['rule']} ({v['whose']})" for v in found if v["whose"] != "app"})
+            print(f"  {page_id:10} {view:9} {theme:5}  app {len(app)}  excluded {len(found) - len(app)} {others}")
+
+
+# Presenter mode is for the projector and has no home page (no controls there).
+VIEWS = [*VIEWPORTS, "presenter"]
+COMBINATIONS = [(page_id, view, theme) for view in VIEWS for theme in THEMES for page_id in PAGES
+                if not (view == "presenter" and page_id not in PRESENTER)]
+
+
+@pytest.mark.parametrize("page_id, view, theme", COMBINATIONS)
+def test_page_fits_the_viewport_and_passes_axe(survey, page_id, view, theme):
+    result = survey(page_id, view, theme)
+    layout, problems = result["layout"], []
+    viewport = "projector" if view == "presenter" else view
+    if layout["background"] != THEMES[theme]:
+        problems.append(f"not in the {theme} theme: background {layout['background']}")
+    if layout["page"][0] > layout["page"][1] or layout["main"][0] > layout["main"][1]:
+        problems.append(f"sideways overflow: page {layout['page']}, main {layout['main']} (scroll, client width)")
+    if len(layout["charts"]) != CHARTS[page_id]:
+        problems.append(f"{len(layout['charts'])} charts, expected {CHARTS[page_id]}")
+    if viewport == "phone":  # Streamlit stacks st.columns on narrow screens: one chart per row, full width
+        for chart in layout["charts"]:
+            if chart["width"] < 0.95 * layout["column"]:
+                problems.append(f"{chart['key']} is {chart['width']:.0f} px wide in a {layout['column']:.0f} px column")
+        for a, b in zip(layout["charts"], layout["charts"][1:]):
+            if b["top"] < a["bottom"] - 1:
+                problems.append(f"{a['key']} and {b['key']} share a row")
+    if layout["toolbars"]:  # Plotly's toolbar only on hover (or a touch), also on a touch screen
+        problems.append(f"{layout['toolbars']} Plotly toolbar groups shown with no pointer on a chart")
+    known = KNOWN_TITLE_OVERLAPS.get((page_id, view), ())
+    overlaps = [o for o in result["overlaps"] if not any(f'"{title}' in o or f'{title}"' in o for title in known)]
+    if overlaps:
+        problems.append(f"chart titles overlapped: {overlaps}")
+    if result["overlaps"] != overlaps:
+        print(f"known overlaps (ui/figures.py): {[o for o in result['overlaps'] if o not in overlaps]}")
+    app_axe = [v for v in result["axe"] if v["whose"] == "app"]
+    if app_axe:
+        problems.append(f"axe-core, critical/serious: {app_axe}")
+    exceptions, console = result["clean"]
+    if exceptions or console:
+        problems.append(f"{exceptions} exceptions, console errors {console}")
+    assert not problems, f"{page_id}, {view}, {theme} theme: " + "\n".join(problems)
+
+
+# Presenter mode's first screen at 853×480 holds the main control and the top of the main chart
+# (not yet on three pages: what comes between them is in the page's own file, not in ui.widgets).
+PRESENTER_TODAY = {
+    "chain": "the backward-stage slider and its heading sit between the controls and the diagram (~460 px "
+             "down). Fix in pages/1_Chain_rule.py: the reveal slider where=controls.main when presenting "
+             "(the three sliders then share one row).",
+    "training": "the compare radio, four metrics and Play come before the chart (~500 px down). Fix in "
+                "pages/4_Training.py: when presenting, the compare radio in the sidebar and the metrics "
+                "after the chart.",
+    "fixes": "the example radio, the metric, the 4-row table (and a warning) come before the chart (~710 px "
+             "down). Fix in pages/6_Gradient_fixes.py: when presenting, the table and warnings after the chart "
+             "(or folded) and the example radio in the sidebar.",
+}
+
+
+@pytest.mark.parametrize("page_id, theme", [
+    pytest.param(page_id, theme, marks=[pytest.mark.xfail(reason=PRESENTER_TODAY[page_id], strict=True)]
+                 if page_id in PRESENTER_TODAY else []) for theme in THEMES for page_id in PRESENTER])
+def test_presenter_mode_first_screen_holds_the_main_control_and_chart(survey, page_id, theme):
+    screen = survey(page_id, "presenter", theme)["first_screen"]
+    assert screen["scrolled"] == 0 and screen["sidebar"] == "true", screen  # the sidebar folded away
+    control, chart = screen["control"], screen["chart"]
+    assert screen["header"]["bottom"] - 1 <= control["top"] and control["bottom"] <= screen["height"], screen
+    assert chart["top"] + FIRST_SCREEN_CHART <= screen["height"], (
+        f"the main chart starts {chart['top']:.0f} px down a {screen['height']} px screen")
+
+
+# A link with some of the page's parameters, in the page's own order (the order its share link writes).
+SHARE_LINKS = {"chain": "fn=sin&x=1.5&depth=4&dtype=float64", "multivar": "fn=hypot&x=1.5&y=-2.0",
+               "surrogates": "surrogates=sigmoid&surrogates=atan&x=0.5", "training": "optimizer=sgd&x0=0.5",
+               "network": "dataset=circles&seed=4", "fixes": "x=50.0", "yours": "x=1.5&depth=4"}
+
+
+@pytest.mark.parametrize("page_id", list(SHARE_LINKS))
+def test_share_qr_code_decodes_to_the_address_bar(visit, page_id):
+    import zxingcpp
+    from PIL import Image
+
+    page = visit.open(page_id, SHARE_LINKS[page_id])
+    visit.settled()
+    # The link's view, kept in the address bar (which the run rewrites control by control on the way).
+    expect(page).to_have_url(re.compile(rf"/{PAGES[page_id]}\?{re.escape(SHARE_LINKS[page_id])}$"), timeout=30_000)
+    share = page.locator("[data-testid='stExpander']").filter(has_text="Share this view")
+    share.locator("summary").click()
+    page.locator(".st-key-qr label").click()  # the code is drawn on request (always in presenter mode)
+    qr = share.locator("[data-testid='stImage'] img")
+    expect(qr).to_be_visible(timeout=30_000)
+    visit.finished()
+    # The expander opens with an animation that clips its content until it ends.
+    share.evaluate("e => Promise.all(e.getAnimations({subtree: true}).map(a => a.finished))")
+    expect(qr).to_have_attribute("alt", re.compile("QR code"))
+    SCREENSHOTS.mkdir(exist_ok=True)
+    picture = qr.screenshot(path=SCREENSHOTS / f"qr_{page_id}.png")
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(picture)))
+    assert [code.text for code in decoded] == [page.url]
+    assert share.locator("[data-testid='stCode']").text_content() == page.url  # the link shown beside it
+    visit.assert_clean()
+
+
+def test_download_as_notebook_runs_and_prints_the_pages_number(visit):
+    import nbformat
+    from apptest_helpers import run_code
+
+    page = visit.open("chain")
+    visit.settled()
+    shown = visit.metric("dy/dx (custom gradients)")
+    assert shown == "1024"
+    panel = page.locator("[data-testid='stExpander']").filter(has_text="Code for this view")
+    panel.locator("summary").click()
+    panel.evaluate("e => Promise.all(e.getAnimations({subtree: true}).map(a => a.finished))")
+    with page.expect_download() as download:
+        panel.get_by_role("button", name="Download as notebook").click()
+    assert download.value.suggested_filename == "Chain_rule.ipynb"
+    document = nbformat.reads(Path(download.value.path()).read_text(), as_version=4)
+    nbformat.validate(document)
+    cells = [cell.source for cell in document.cells if cell.cell_type == "code"]
+    assert [cell.strip() for cell in cells] == [visit.code_panel().first.text_content().strip()]  # the panel's code
+    printed = "".join(run_code(source) for source in cells)
+    numbers = [float(number) for number in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?", printed)]
+    assert float(shown) in numbers, printed
+    visit.assert_clean()
+
+
+def _outline(page: Page, selector: str) -> tuple[str, float]:
+    return page.evaluate("""selector => { const style = getComputedStyle(document.querySelector(selector));
+        return [style.outlineStyle, parseFloat(style.outlineWidth)]; }""", selector)
+
+
+@pytest.mark.parametrize("theme", list(THEMES))
+def test_keyboard_focus_is_visible_on_links_and_sliders(browser, server, theme):
+    context = browser.new_context(**VIEWPORTS["desktop"], color_scheme=theme)
+    try:
+        visit = Visit(context.new_page(), server)
+        page = visit.open("chain")
+        seen = {}
+        for _ in range(30):  # Tab through the page as a keyboard user does
+            page.keyboard.press("Tab")
+            focused = page.evaluate("""() => { const e = document.activeElement;
+                return e.matches("[data-testid='stPageLink-NavLink']") ? "link" : e.type === "range" ? "slider" : ""; }""")
+            if focused == "link" and "link" not in seen:
+                seen["link"] = _outline(page, ":focus")
+            if focused == "slider":
+                thumb = "[data-testid='stSlider'] [data-rac]:has(> [data-testid='stSliderThumbValue']):has(:focus)"
+                seen["slider"] = _outline(page, thumb)
+                SCREENSHOTS.mkdir(exist_ok=True)
+                page.locator("[data-testid='stSidebar']").screenshot(path=SCREENSHOTS / f"focus_slider_{theme}.png")
+                break
+        assert seen.get("link", ("none", 0))[0] != "none" and seen["link"][1] >= 2, seen
+        assert seen.get("slider", ("none", 0))[0] != "none" and seen["slider"][1] >= 2, seen
+        visit.assert_clean()
+    finally:
+        context.close()
