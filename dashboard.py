@@ -20,7 +20,7 @@ st.markdown(
 for page in PAGES:
     st.page_link(page.path, label=f"**{page.title}** — {page.description}", icon=page.icon)
 
-st.subheader("The chain rule in one picture")
+st.header("The chain rule in one picture")
 st.markdown("Compose $f(x) = x^2$ three times, $y = f(f(f(x)))$, and name the stages "
             "$x_1 = x^2$, $x_0 = x_1^2$, $y = x_0^2$. The chain rule multiplies the local derivatives:")
 st.latex(r"\frac{dy}{dx} = \underbrace{\frac{dy}{dx_0}}_{2x_0} \cdot \underbrace{\frac{dx_0}{dx_1}}_{2x_1}"
@@ -31,6 +31,6 @@ st.markdown("In TensorFlow each stage's backward function receives the product o
 st.latex(r"\text{downstream} = \frac{dx_i}{dx_{i+1}} \times \text{upstream}")
 st.code("x=16\tupstream=1\tcurrent=32\tdownstream=32\n"
         "x=4\tupstream=32\tcurrent=8\tdownstream=256\n"
-        "x=2\tupstream=256\tcurrent=4\tdownstream=1024", language="text")
+        "x=2\tupstream=256\tcurrent=4\tdownstream=1024", language="text", wrap_lines=True)
 st.caption("At x = 2 the backward pass ends in dy/dx = 1024 = 8·2⁷. Open the Chain rule page to step through it "
            "for any function and depth.")

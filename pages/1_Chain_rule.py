@@ -52,7 +52,7 @@ controls.math(r"\frac{dy}{dx} = \frac{dy}{dx_{0}} \cdots \frac{dx_i}{dx_{i+1}} \
 
 chain_check(check)
 
-st.subheader("The chain, and the gradient flowing back")
+st.header("The chain, and the gradient flowing back")
 revealed = controls.number("reveal", backward_stages(depth), where=st,
                            help="0 shows the forward pass only; each step reveals one more stage, from y back to x")
 chart(figures.chain_diagram(trace, revealed), key="diagram",
@@ -71,7 +71,7 @@ def curve(function: tuple[str, ...], depth: int, dtype: str) -> tuple[np.ndarray
         return (xs, *gradlib.chain_curve(entry_of(function), depth, xs, dtype))
 
 
-st.subheader("y and dy/dx over x")
+st.header("y and dy/dx over x")
 xs, ys, slopes = curve(function, depth, dtype)
 chart(figures.chain_curve_figure(xs, ys, slopes, x, trace.y, trace.dydx, log_scale), key="curves",
       alt=f"y and dy/dx for x from {CHAIN_X.low:g} to {CHAIN_X.high:g}{' (sizes, log scale)' if log_scale else ''}; at "

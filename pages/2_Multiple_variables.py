@@ -61,7 +61,7 @@ def field(fn: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.n
         return (xs, xs, *gradlib.gradient_field(fn, xs, xs))
 
 
-st.subheader("z over the plane, with its gradient")
+st.header("z over the plane, with its gradient")
 xs, ys, z, dz_dx, dz_dy = field(fn)
 chart(figures.gradient_field_figure(xs, ys, z, dz_dx, dz_dy, (x, y), arrows_every=5), key="field",
       alt=f"Contours of z = {fn}(x, y) with black arrows (∂z/∂x, ∂z/∂y) from the custom backward function, all "

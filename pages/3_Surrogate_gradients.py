@@ -77,7 +77,7 @@ for surrogate in chosen:
     rows.append({"surrogate": label, f"{forward}(x)": value, "true derivative": true_derivative,
                  "surrogate gradient (tape)": gradient, "peak of g": profile.peak, "area under g": profile.area})
 
-st.subheader(f"At x = {x:g}")
+st.header(f"At x = {x:g}")
 st.dataframe(arrow_table({name: [row[name] for row in rows] for name in rows[0]}), hide_index=True, key="at_x",
              column_config={"surrogate gradient (tape)": st.column_config.NumberColumn(format="%.10g")})
 chart(figures.surrogate_figure(np.linspace(-3.0, 3.0, 601), step_values, plotted, x), key="surrogates",

@@ -43,7 +43,7 @@ chart(figures.backward_check_figure(check, x), key="check",
       alt=f"f over x from {low:g} to {high:g} (top); your g against f′ exact, TF autodiff and finite differences "
           f"(bottom), shaded where g is wrong. {check.summary}")
 
-st.subheader(f"Your f composed {depth} times at x = {x:g}")
+st.header(f"Your f composed {depth} times at x = {x:g}")
 st.caption("The notebook's trace for your pair: each stage's backward receives the upstream gradient, multiplies it "
            "by g at its input and passes the result on. The closed form is the product of f′, exact.")
 entry = Elementary.from_formulas(forward, backward)

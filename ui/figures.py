@@ -261,7 +261,7 @@ def network_curves_figure(histories: Mapping[str, NetworkHistory], steps: int) -
             traces.append(dict(type="scatter", x=history.step, y=_plottable(getattr(history, name)), mode="lines",
                                name=label, legendgroup=label, showlegend=panel == 0, xaxis=f"x{axis}",
                                yaxis=f"y{axis}", line=dict(color=PALETTE[index % len(PALETTE)])))
-    base = _grid_layout(3, 1, tuple(title for _, title in NETWORK_PANELS), vertical_spacing=0.1)
+    base = _grid_layout(3, 1, tuple(title for _, title in NETWORK_PANELS), vertical_spacing=0.14)  # room for titles
     figure = _figure(traces, "network-curves", 560, base)
     _set_axes(figure["layout"], "xaxis", range=[0, max(steps - 1, 1)])
     figure["layout"]["xaxis3"]["title"] = dict(text="step")

@@ -407,7 +407,7 @@ def code_panel(code: str, controls: Controls) -> None:
         st.html(f"""<style>
             [data-testid='stMainBlockContainer'] {{ padding-top: 3rem; }}
             [data-testid='stMain'] h1 {{ font-size: 1.75rem; padding-top: 0.25rem; }}
-            [data-testid='stMain'] h3 {{ font-size: 1.25rem; padding-top: 0; }}
+            [data-testid='stMain'] h2, [data-testid='stMain'] h3 {{ font-size: 1.25rem; padding-top: 0; }}
             {main_block} > [data-testid='stElementContainer']:has(h1)
                 + [data-testid='stElementContainer']:has([data-testid='stCaptionContainer']) {{ display: none; }}
             {main_sliders} {{ flex-flow: row wrap; column-gap: 1.5rem; }}
