@@ -6,7 +6,6 @@ static files: what it costs the server is what a browser's session costs it."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import math
 import time
 import urllib.error
@@ -15,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 from urllib.parse import urljoin, urlsplit
 
-from streamlit.proto.BackMsg_pb2 import BackendOperationRequest, BackMsg, DeferredFileRequestPayload
+from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.proto.Common_pb2 import DoubleArray
 from streamlit.proto.Element_pb2 import Element
@@ -37,7 +36,7 @@ class Run:
     exceptions: list[str] = field(default_factory=list)
     chart_times: list[float] = field(default_factory=list)  # arrival of each plotly_chart delta
     notes: list[str] = field(default_factory=list)  # st.info / st.warning / st.error texts shown
-    downloads: dict[str, str] = field(default_factory=dict)  # download button label -> URL or deferred file id
+    downloads: dict[str, str] = field(default_factory=dict)  # download button label -> its media URL
 
 
 class Client:
@@ -54,12 +53,10 @@ class Client:
         self.url = f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}{parts.path}_stcore/stream"
         self.cookie = ""  # a proxy's affinity cookie: sent with the websocket and every download
         self.ws: ClientConnection | None = None
-        self.session_id = ""
         self.pages: dict[str, str] = {}  # URL path -> page_script_hash
         self.widget_ids: dict[str, str] = {}  # widget key -> element id, from the deltas
         self.cache: dict[str, tuple[ForwardMsg, int]] = {}  # hash -> (message, rerun last seen)
         self.reruns = 0
-        self.requests = itertools.count(1)
 
     async def connect(self) -> None:
         # As a browser does: load the page first (a sticky proxy sets its cookie there), then
@@ -79,23 +76,10 @@ class Client:
         if self.ws is not None:
             await self.ws.close()
 
-    async def download(self, target: str, timeout: float = RERUN_TIMEOUT) -> int:
-        """Fetch what a download button offers, as the browser does, and return the HTTP status.
-        ``target`` is its media URL, or the id of a file built on click: the server is asked over
-        the websocket to build it, and answers with the URL."""
-        if not target.startswith("/"):
-            message = BackMsg(backend_operation_request=BackendOperationRequest(
-                request_id=str(next(self.requests)), session_id=self.session_id,
-                deferred_file=DeferredFileRequestPayload(file_id=target)))
-            await self.ws.send(message.SerializeToString())
-            async with asyncio.timeout(timeout):
-                while (reply := ForwardMsg.FromString(await self.ws.recv())).WhichOneof("type") \
-                        != "backend_operation_response":
-                    pass
-            if reply.backend_operation_response.error_msg:
-                raise RuntimeError(f"the server did not build {target}: {reply.backend_operation_response.error_msg}")
-            target = reply.backend_operation_response.deferred_file.url
-        return await asyncio.to_thread(self._status, urljoin(self.base_url, target.lstrip("/")))
+    async def download(self, url: str) -> int:
+        """Fetch what a download button offers (its media URL), as the browser does, with the
+        proxy's cookie, and return the HTTP status."""
+        return await asyncio.to_thread(self._status, urljoin(self.base_url, url.lstrip("/")))
 
     def _status(self, url: str) -> int:
         request = urllib.request.Request(url, headers={"Cookie": self.cookie} if self.cookie else {})
@@ -140,8 +124,6 @@ class Client:
                 if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
                     self._element(msg.delta.new_element, run)
                 elif kind in ("new_session", "navigation"):
-                    if kind == "new_session":  # sent on the first run: the id download requests need
-                        self.session_id = msg.new_session.initialize.session_id or self.session_id
                     for app_page in getattr(msg, kind).app_pages:
                         self.pages[app_page.url_pathname] = app_page.page_script_hash
                 elif kind == "script_finished":
@@ -164,12 +146,8 @@ class Client:
         elif kind == "alert":
             run.notes.append(body.body)
         elif kind == "download_button":
-            run.downloads[body.label] = body.url or body.deferred_file_id
+            run.downloads[body.label] = body.url
 
 
 def slider(widget_id: str, value: float) -> WidgetState:
     return WidgetState(id=widget_id, double_array_value=DoubleArray(data=[value]))  # a slider holds a list
-
-
-def click(widget_id: str) -> WidgetState:
-    return WidgetState(id=widget_id, trigger_value=True)
