@@ -83,6 +83,24 @@ def page_header(page: str, intro: str) -> None:
         note.empty()
 
 
+# A projector at 1280×720 and 150% zoom is 853×480 CSS px: its first screen must hold the
+# main controls and the top of the main chart (tests/test_browser.py). So less room above a
+# smaller title, the page's intro hidden (the presenter says it), the main sliders side by
+# side, smaller section headings. Style only: it takes no room.
+_MAIN_BLOCK = "[data-testid='stMainBlockContainer'] > [data-testid='stVerticalBlock']"
+_MAIN_SLIDERS = (f"{_MAIN_BLOCK} > [data-testid='stLayoutWrapper'] > [data-testid='stVerticalBlock']"
+                 ":has(> [data-testid='stElementContainer'] [data-testid='stSlider'])")
+_PRESENTER_CSS = f"""<style>
+    [data-testid='stMainBlockContainer'] {{ padding-top: 3rem; }}
+    [data-testid='stMain'] h1 {{ font-size: 1.75rem; padding-top: 0.25rem; }}
+    [data-testid='stMain'] h2, [data-testid='stMain'] h3 {{ font-size: 1.25rem; padding-top: 0; }}
+    {_MAIN_BLOCK} > [data-testid='stElementContainer']:has(h1)
+        + [data-testid='stElementContainer']:has([data-testid='stCaptionContainer']) {{ display: none; }}
+    {_MAIN_SLIDERS} {{ flex-flow: row wrap; column-gap: 1.5rem; }}
+    {_MAIN_SLIDERS} > [data-testid='stElementContainer'] {{ flex: 1 1 16rem; width: auto; }}
+    </style>"""
+
+
 _PAGE_SHOWN = "_page_shown"  # which page the session's previous run showed
 _PRESENTING = "_presenting"  # the page being shown is in presenter mode
 MAX_SLIDER_POSITIONS = 1000
@@ -124,6 +142,7 @@ class Controls:
         st.session_state[_PRESENTING] = self.presenting
         if self.presenting:
             st.set_page_config(initial_sidebar_state="collapsed")
+            st.html(_PRESENTER_CSS)
         self.main = st.container() if self.presenting else self.where
         self._formulas = st.expander("The math") if self.presenting else st.container()
         self.formulas: list[str] = []  # the LaTeX shown, for the notebook
@@ -396,23 +415,6 @@ def code_panel(code: str, controls: Controls) -> None:
     """The runnable code of the view, also as a notebook (the page's math, its link, then the code),
     and the view's link with a QR code; last on the page, once every control has its value."""
     info, link = BY_KEY[controls.page], controls.link()
-    if controls.presenting:
-        # A projector at 1280×720 and 150% zoom is 853×480 CSS px: its first screen must hold the
-        # main controls and the top of the main chart (tests/test_browser.py). So less room above a
-        # smaller title, the page's intro hidden (the presenter says it), the main sliders side by
-        # side, smaller section headings. Style only: it takes no room, wherever it is sent from.
-        main_block = "[data-testid='stMainBlockContainer'] > [data-testid='stVerticalBlock']"
-        main_sliders = (f"{main_block} > [data-testid='stLayoutWrapper'] > [data-testid='stVerticalBlock']"
-                        ":has(> [data-testid='stElementContainer'] [data-testid='stSlider'])")
-        st.html(f"""<style>
-            [data-testid='stMainBlockContainer'] {{ padding-top: 3rem; }}
-            [data-testid='stMain'] h1 {{ font-size: 1.75rem; padding-top: 0.25rem; }}
-            [data-testid='stMain'] h2, [data-testid='stMain'] h3 {{ font-size: 1.25rem; padding-top: 0; }}
-            {main_block} > [data-testid='stElementContainer']:has(h1)
-                + [data-testid='stElementContainer']:has([data-testid='stCaptionContainer']) {{ display: none; }}
-            {main_sliders} {{ flex-flow: row wrap; column-gap: 1.5rem; }}
-            {main_sliders} > [data-testid='stElementContainer'] {{ flex: 1 1 16rem; width: auto; }}
-            </style>""")
     with st.expander("Code for this view: runnable TensorFlow that prints these numbers"):
         st.code(code, language="python")
         # Built on every run (~0.5 ms), not on click: Streamlit 1.67 drops a file built on click when
