@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -144,7 +145,10 @@ def _open_chain_rule(port: int) -> Run:
             return await client.rerun("Chain_rule")
         finally:
             await client.close()
-    return asyncio.run(visit())
+    # In a thread of its own: Playwright's sync API (the browser fixture) keeps an event loop running
+    # in this one, where asyncio.run() refuses to start another.
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, visit()).result()
 
 
 def test_the_server_warms_every_page_up_before_the_first_visitor(tmp_path):
