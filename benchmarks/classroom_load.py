@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import math
 import os
-import socket
 import statistics
 import sys
 import time
@@ -35,7 +34,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "deploy")]
 
-from local_cluster import Cluster  # noqa: E402
+from local_cluster import Cluster, free_port_block  # noqa: E402
 from ui.client import Client, Run, slider  # noqa: E402
 from ui.navigation import PAGES  # noqa: E402
 
@@ -194,26 +193,6 @@ class Result:
     cpu_per_interaction: float = math.nan  # server CPU seconds, all replicas
     rss: list[float] = field(default_factory=list)  # MB per replica after the class
     kill: Kill | None = None
-
-
-def free_port_block(size: int) -> int:
-    """A port p with p … p + size free on loopback."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            start = probe.getsockname()[1]
-        if start + size < 65535 and all(_free(start + i) for i in range(size + 1)):
-            return start
-    raise RuntimeError("no block of free ports")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def on_cluster(replicas: int, class_sizes: list[int], expected: Expected, kill: bool) -> list[Result]:

@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,26 @@ def nginx_config(port: int, replica_ports: list[int]) -> str:
     """The shared template with this cluster's listen port and replicas filled in."""
     upstreams = "\n    ".join(f"server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in replica_ports)
     return TEMPLATE.read_text().replace("${STREAMLIT_UPSTREAMS}", upstreams).replace("${PROXY_PORT}", str(port))
+
+
+def free_port_block(size: int) -> int:
+    """A port p with p … p + size free on loopback (a cluster's proxy and its replicas)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            start = probe.getsockname()[1]
+        if start + size < 65535 and all(_free(start + i) for i in range(size + 1)):
+            return start
+    raise RuntimeError("no block of free ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def wait_for(url: str, seconds: float, process: subprocess.Popen) -> None:

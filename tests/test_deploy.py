@@ -8,7 +8,6 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from apptest_helpers import ROOT
 from ui.client import Client, Run
 
 sys.path.insert(0, str(ROOT / "deploy"))
-from local_cluster import TEMPLATE, Cluster, nginx_config, wait_for  # noqa: E402
+from local_cluster import TEMPLATE, Cluster, free_port_block, nginx_config, wait_for  # noqa: E402
 from test_browser import browser  # noqa: E402,F401  (the Chromium fixture)
 
 pytestmark = pytest.mark.slow
@@ -43,31 +42,11 @@ def test_docker_and_the_local_cluster_share_one_nginx_config():
     assert 'ENTRYPOINT ["streamlit", "run", "server.py"' in dockerfile
 
 
-def _free_port_block(size: int) -> int:
-    """A port p with p … p + size free on loopback."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            start = probe.getsockname()[1]
-        if start + size < 65535 and all(_free(start + i) for i in range(size + 1)):
-            return start
-    raise RuntimeError("no block of free ports")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 @pytest.fixture(scope="module")
 def cluster():
     if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
         pytest.fail("nginx is missing: apt-get update && apt-get install -y nginx-light")
-    running = Cluster(2, _free_port_block(3), ("--server.fileWatcherType", "none")).start()
+    running = Cluster(2, free_port_block(3), ("--server.fileWatcherType", "none")).start()
     yield running
     running.stop()
 
@@ -152,7 +131,7 @@ def _open_chain_rule(port: int) -> Run:
 
 
 def test_the_server_warms_every_page_up_before_the_first_visitor(tmp_path):
-    port, log = _free_port_block(0), tmp_path / "server.log"
+    port, log = free_port_block(0), tmp_path / "server.log"
     server = _start("server.py", port, log)
     try:
         deadline = time.monotonic() + 180
@@ -170,7 +149,7 @@ def test_the_server_warms_every_page_up_before_the_first_visitor(tmp_path):
 
 
 def test_without_the_warm_up_the_server_starts_small_and_says_it_is_loading(tmp_path):
-    port = _free_port_block(0)
+    port = free_port_block(0)
     server = _start("server.py", port, tmp_path / "server.log", CGL_WARM_UP="0")
     try:
         time.sleep(3)  # time a warm-up would have used to start importing TensorFlow
