@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from streamlit.testing.v1 import AppTest
 
@@ -22,6 +23,15 @@ PAGES = {
     "fixes": "pages/6_Gradient_fixes.py",
     "yours": "pages/7_Your_gradient.py",
 }
+
+
+def fast_tier_sample(cases: list, fast: int = 1) -> list:
+    """``cases`` for ``pytest.mark.parametrize``, all of them in the full suite and only the first
+    ``fast`` in the fast tier (``-m "not slow"``): for tests whose cases take one path with other data."""
+    return [case if index < fast else pytest.param(*(case if isinstance(case, tuple) else (case,)), marks=pytest.mark.slow)
+            for index, case in enumerate(cases)]
+
+
 TIMEOUT = 60  # the first import of TensorFlow alone takes ~3 s here
 
 

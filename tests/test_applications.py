@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from apptest_helpers import figures, metrics, open_page, run_code, warnings
+from apptest_helpers import fast_tier_sample, figures, metrics, open_page, run_code, warnings
 from gradlib import fixes, networks
 from gradlib.networks import (DATASETS, POINTS, REAL_VALUED, NetworkConfig, build_model, initial_weights,
                               make_dataset, train_network, train_network_in_chunks, xla_compiled)
@@ -159,12 +159,12 @@ def test_descent_demos_show_the_effect():
 # ---- code panels -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("config", [
+@pytest.mark.parametrize("config", fast_tier_sample([
     NetworkConfig(), NetworkConfig(dataset="xor", surrogate="atan", optimizer="sgd", settings={"learning_rate": 0.1}),
     NetworkConfig(surrogate=REAL_VALUED, steps=100, hidden=8, seed=3),
     NetworkConfig(dataset="circles", seed=4, scale=4.0, settings={"learning_rate": 0.05}, steps=150),
     NetworkConfig(surrogate="custom", backward="2*exp(-x**2)", optimizer="lion", settings={"learning_rate": 0.001}),
-])
+]))
 def test_network_snippet_reproduces_the_page(config):
     history = train_network(config)
     code = snippets.network_code(config)

@@ -13,10 +13,13 @@ from ui import figures
 from ui.plotly_wire import INK, styled
 
 
-def test_figure_modules_do_not_import_streamlit():
-    code = "import sys, ui.figures, ui.snippets; print('streamlit' in sys.modules)"
+def test_the_engine_and_the_figure_modules_do_not_import_streamlit():
+    # One fresh interpreter for both (each start imports TensorFlow): gradlib needs neither Streamlit
+    # nor Plotly; the figure builders and code generators need no Streamlit.
+    code = ("import sys, gradlib; print('streamlit' in sys.modules, 'plotly' in sys.modules);"
+            "import ui.figures, ui.snippets; print('streamlit' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"
+    assert result.stdout.split() == ["False", "False", "False"]
 
 
 def test_figures_are_plain_dicts_plotly_accepts():

@@ -4,6 +4,7 @@ says, the number is read off the page, and it is compared with an independent co
 
 import math
 import re
+from pathlib import Path
 
 import mpmath
 import numpy as np
@@ -11,7 +12,6 @@ import pytest
 
 from apptest_helpers import figures, metrics, numbers, open_page
 
-CHECKED: dict[str, set[str]] = {}  # page -> the tips checked below (by their first words)
 
 
 def tips(app) -> list[str]:
@@ -20,8 +20,7 @@ def tips(app) -> list[str]:
 
 
 def tip(app, page: str, start: str) -> str:
-    """The page's tip that starts with ``start``; recorded as checked."""
-    CHECKED.setdefault(page, set()).add(start)
+    """The page's tip that starts with ``start`` (a literal call in this file marks it as checked)."""
     return next(text for text in tips(app) if text.startswith(start))
 
 
@@ -283,9 +282,13 @@ VIEWS = {"chain": [{}], "multivar": [{}], "surrogates": [{}], "training": [{}], 
 
 
 def test_every_tip_that_states_a_number_is_checked():
-    # Runs after the tests above (pytest keeps file order), which record what they check.
+    # What the tests above check, read from their tip(app, "page", "first words") calls: independent
+    # of test order, so the suite can run on several workers.
+    checked: dict[str, set[str]] = {}
+    for page, start in re.findall(r'\btip\(\w+, "(\w+)", "([^"]+)"\)', Path(__file__).read_text()):
+        checked.setdefault(page, set()).add(start)
     for page, views in VIEWS.items():
         for params in views:
             for text in tips(open_page(page, **params)):
                 if re.search(r"\d", text.replace("▶", "")):
-                    assert any(text.startswith(start) for start in CHECKED.get(page, ())), (page, text)
+                    assert any(text.startswith(start) for start in checked.get(page, ())), (page, text)
