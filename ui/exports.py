@@ -3,12 +3,11 @@ No Streamlit here (unit-tested); ui.widgets shows them."""
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from urllib.parse import urlencode, urlsplit
 
-import nbformat
 import segno
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 
@@ -33,13 +32,16 @@ def qr_svg(link: str, module_pixels: int = 8) -> str:
 
 
 def notebook(title: str, math: list[str], link: str, code: str) -> str:
-    """The code panel as a Jupyter notebook (nbformat 4.5): a markdown cell with the page's math and
-    the link to the view, then the runnable code. Returned as JSON text, validated."""
+    """The code panel as a Jupyter notebook (nbformat 4.5, as JSON text): a markdown cell with the
+    page's math and the link to the view, then the runnable code. Written out here rather than with
+    nbformat, whose schema validation on every page run cost more than the rest of the code panel;
+    the tests validate it with nbformat."""
     formulas = "\n\n".join(f"$$\n{latex}\n$$" for latex in math)
     intro = (f"# {title}\n\nFrom Custom Gradient Lab. The view this notebook reproduces: <{link}>\n\n{formulas}\n\n"
              "Run the cell below: it prints the numbers the page shows.")
-    document = new_notebook(cells=[new_markdown_cell(intro), new_code_cell(code)],
-                            metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                     "language": "python"},
-                                      "language_info": {"name": "python"}})
-    return nbformat.writes(document)  # which validates it (the tests validate it again)
+    cells = [{"cell_type": "markdown", "id": "view", "metadata": {}, "source": intro},
+             {"cell_type": "code", "id": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": code}]
+    metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                "language_info": {"name": "python"}}
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": metadata, "cells": cells},
+                      indent=1, ensure_ascii=False)

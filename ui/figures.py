@@ -200,14 +200,16 @@ def training_figure(histories: Mapping[str, TrainingHistory]) -> dict:
     points = max(2, ANIMATION_BUDGET // (2 * ANIMATION_FRAMES * max(len(cuts), 1)))
     frames = []
     for end in playback_steps(max(longest, 1), min(ANIMATION_FRAMES, max(longest, 1))):
-        shown_for: dict[int, np.ndarray] = {}  # runs of one length share the points they show
+        # Runs of one length share the points they show, and the steps (one array: sent once).
+        shown_for: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         data = []
         for steps, values in cuts:
             length = min(end, len(steps))
             if length not in shown_for:
-                shown_for[length] = np.unique(np.linspace(0, length - 1, points).astype(int)) if length else []
-            shown = shown_for[length]
-            data.append(dict(type="scatter", x=steps[shown], y=values[shown]))
+                shown = np.unique(np.linspace(0, length - 1, points).astype(int)) if length else np.arange(0)
+                shown_for[length] = shown, steps[shown]
+            shown, shown_steps = shown_for[length]
+            data.append(dict(type="scatter", x=shown_steps, y=values[shown]))
         frames.append(dict(name=str(end), data=data, traces=list(range(len(cuts)))))
     figure = _figure(traces, "training", 540, base, updatemenus=[_animation_controls()])
     figure["frames"] = frames

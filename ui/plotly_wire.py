@@ -68,27 +68,30 @@ def _typed_array(values: np.ndarray) -> dict | np.ndarray:
     return typed
 
 
-def _encode_arrays(value: object) -> None:
+def _encode_arrays(value: object, encoded: dict[int, dict | np.ndarray]) -> None:
     """Every NumPy array in a figure (dicts and lists, at any depth) as a typed array, in place:
-    what ``Figure.to_dict`` does with ``convert_to_base64``."""
+    what ``Figure.to_dict`` does with ``convert_to_base64``. An array that appears several times
+    (animation frames share their steps) is encoded once: ``encoded`` holds them by id."""
     if isinstance(value, dict):
         for key, item in value.items():
             if key in _NOT_ENCODED:
                 continue
             if isinstance(item, np.ndarray):
-                value[key] = _typed_array(item)
+                if id(item) not in encoded:
+                    encoded[id(item)] = _typed_array(item)
+                value[key] = encoded[id(item)]
             elif isinstance(item, (dict, list, tuple)):
-                _encode_arrays(item)
+                _encode_arrays(item, encoded)
     elif isinstance(value, (list, tuple)):
         for item in value:
             if isinstance(item, (dict, list, tuple)):
-                _encode_arrays(item)
+                _encode_arrays(item, encoded)
 
 
 def sendable(figure: dict) -> BaseFigure:
     """The figure completed in place (typed arrays, Plotly's default template: pass a new figure
     each time) and wrapped for ``st.plotly_chart``."""
-    _encode_arrays(figure)
+    _encode_arrays(figure, {})  # the arrays live until the call returns: their ids stay unique
     figure["layout"].setdefault("template", _plotly_template())
     return _SentAsIs(figure)
 

@@ -36,7 +36,8 @@ from streamlit.logger import get_logger
 from ui.navigation import PAGES
 
 WARM_UP_VARIABLE = "CGL_WARM_UP"
-THREADS_VARIABLE = "CGL_TF_THREADS"  # TensorFlow's inter- and intra-op pool sizes (see the README, "Measured")
+INTRA_OP_VARIABLE = "CGL_TF_INTRA_OP_THREADS"  # threads one TensorFlow op may split into (README, "Measured")
+INTRA_OP_THREADS = 1  # the app's ops are tiny: splitting them cost twice the CPU for a few % of wall time
 HEALTH_TIMEOUT = 120.0  # seconds the warm-up waits for the server to answer
 _LOGGER = get_logger(__name__)
 
@@ -80,10 +81,10 @@ def _tune_for_tensorflow() -> None:
 
     gc.freeze()
     keras.backend.clear_session = _skip_keras_clear_session
-    threads = int(os.environ.get(THREADS_VARIABLE, "0"))  # 0: TensorFlow's own choice (one per core)
-    if threads:  # before TensorFlow's first op: afterwards its pools are fixed
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
+    # Before TensorFlow's first op: afterwards its pools are fixed. 0: TensorFlow's choice (one per
+    # core). Sessions still run in parallel: each script thread runs its own ops (the inter-op pool
+    # keeps TensorFlow's default; one thread there made a class wait longer).
+    tf.config.threading.set_intra_op_parallelism_threads(int(os.environ.get(INTRA_OP_VARIABLE, INTRA_OP_THREADS)))
 
 
 def warm_up_enabled() -> bool:
