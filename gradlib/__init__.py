@@ -26,7 +26,7 @@ from gradlib.multivar import (
 )
 from gradlib.networks import (
     DATASETS, GRID, HIDDEN, NETWORK_LEARNING_RATE, NETWORK_STEPS, REAL_VALUED, SEED, NetworkConfig, NetworkHistory,
-    make_dataset, train_network, train_network_in_chunks,
+    make_dataset, train_network,
 )
 from gradlib.settings import GridSetting, Setting
 from gradlib.surrogates import (
@@ -53,5 +53,5 @@ __all__ = [
     "elementwise_custom_gradient", "exp", "gradient_field", "hypot", "log1pexp", "make_dataset", "multiply",
     "naive_log1pexp", "partial_derivatives", "playback_steps", "reverse_gradient", "sigmoid", "sin", "softplus",
     "square", "step_derivative", "surrogate_profile", "surrogate_step", "tanh", "trace_chain", "train",
-    "train_in_chunks", "train_network", "train_network_in_chunks",
+    "train_in_chunks", "train_network",
 ]

@@ -11,13 +11,16 @@ and it must be one per structure: picking the activation at run time would chang
 which the page's Keras script must reproduce exactly. So XLA compiles the one network the page
 opens with, NetworkConfig()'s structure, in at most two trainers kept for the life of the process.
 Every other network runs the same loop as a plain TensorFlow graph, whose memory is given back
-when its trainer is dropped."""
+when its trainer is dropped.
+
+Play: the loop also pictures the boundary after up to SNAPSHOTS − 1 evenly spaced steps (the run's
+input says which), on SNAPSHOT_GRID, so the browser can draw the boundary forming from one figure."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import keras
 import numpy as np
@@ -27,8 +30,8 @@ from gradlib import compiled
 from gradlib.core import require_choice
 from gradlib.settings import GridSetting, Setting
 from gradlib.surrogates import Surrogate, surrogate_entry, surrogate_step
-from gradlib.training import (LEARNING_RATE, TrainerPool, TrainingConfig, TunableOptimizer, count_trace, run_in_chunks,
-                              step_records)
+from gradlib.training import (LEARNING_RATE, TrainerPool, TrainingConfig, TunableOptimizer, count_trace,
+                              playback_steps, run_in_chunks, step_records)
 
 POINTS = 200  # training points per data set
 NETWORK_STEPS = Setting("steps", "Steps (full batch)", 300, 1, 2000, 1)
@@ -37,6 +40,10 @@ HIDDEN = GridSetting("hidden", "Hidden units per layer", 32, (2, 4, 8, 16, 32, 6
 SEED = Setting("seed", "Seed (data and initial weights)", 0, 0, 9999, 1)
 NETWORK_LEARNING_RATE = replace(LEARNING_RATE, default=0.01)
 GRID = np.linspace(-3.0, 3.0, 61)  # where the decision boundary is drawn (the data are standardised)
+SNAPSHOTS = 30  # pictures of the boundary in a run, for Play: during training, then the final one
+# Every third point of GRID (21 × 21): the 29 pictures cost the default run ~2 ms of CPU (on GRID, 11 ms),
+# and sending them (two contours a frame) ~2 ms more; on every other point the page cost 36 ms a seed.
+SNAPSHOT_GRID = GRID[::3]
 REAL_VALUED = "tanh_reference"  # in place of a surrogate id: a real-valued tanh network to compare with
 MAX_IDLE_NETWORKS = 16  # graph-compiled network trainers kept for reuse (~1 MB each at 128 units)
 
@@ -141,6 +148,8 @@ class NetworkHistory:
     accuracy: np.ndarray  # training accuracy before each update
     first_layer_grad: np.ndarray  # norm of dL/dW1: what reached the first layer through two activations
     boundary: np.ndarray  # P(class 1) on GRID × GRID (rows follow y) after the last step
+    snapshot_steps: np.ndarray  # steps after which the loop pictured the boundary (see _snapshot_steps)
+    snapshots: np.ndarray  # P(class 1) on SNAPSHOT_GRID² after each of snapshot_steps, float32
     stopped: str | None = None
 
     def __len__(self) -> int:
@@ -178,21 +187,26 @@ class _NetworkTrainer:
         weights = [tf.TensorSpec(w.shape, tf.float32) for w in self.model.trainable_variables]
         self.run = tf.function(self._run, jit_compile=xla, input_signature=[
             weights, scalar, scalar, tf.TensorSpec([POINTS, 2], tf.float32), tf.TensorSpec([POINTS], tf.float32),
-            index, index])
+            tf.TensorSpec([NETWORK_STEPS.high], tf.bool), index, index])
         # A function of its own: read after the loop in the same program, the weights made XLA's
         # loop ~20% slower (measured), more than this second call costs.
         self.boundary = tf.function(self._boundary, jit_compile=xla, input_signature=[])
         compiled.trace_once(self.run)
         compiled.trace_once(self.boundary)
 
-    def chunk(self, inputs: Sequence[object], start: int, count: int) -> dict[str, np.ndarray]:
+    def chunk(self, inputs: Sequence[object], start: int, count: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Steps start … start + count − 1 of the run whose ``inputs`` are (initial weights, scale,
-        learning rate, points, labels); start 0 begins it from those weights and a fresh optimizer."""
-        columns = self.run(*inputs, tf.constant(start), tf.constant(count))
-        return {name: column.numpy()[:count] for name, column in columns.items()}
+        learning rate, points, labels, snapshot mask): their records, and the boundary pictured after
+        each of these steps the mask marks, in order. Start 0 begins the run from those weights and a
+        fresh optimizer."""
+        columns, snapshots = self.run(*inputs, tf.constant(start), tf.constant(count))
+        taken = int(np.count_nonzero(inputs[-1].numpy()[start:start + count]))
+        return ({name: column.numpy()[:count] for name, column in columns.items()},
+                snapshots.numpy()[:taken].reshape(taken, len(SNAPSHOT_GRID), len(SNAPSHOT_GRID)))
 
     def _run(self, weights: list[tf.Tensor], scale: tf.Tensor, learning_rate: tf.Tensor, points: tf.Tensor,
-             labels: tf.Tensor, start: tf.Tensor, count: tf.Tensor) -> dict[str, tf.Tensor]:
+             labels: tf.Tensor, snapshot_after: tf.Tensor, start: tf.Tensor,
+             count: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
         count_trace()
         variables = self.model.trainable_variables
         if start == 0:
@@ -201,6 +215,9 @@ class _NetworkTrainer:
             self.scale.assign(scale)
             self.optimizer.reset({"learning_rate": learning_rate})
         records = step_records(["loss", "accuracy", "first_layer_grad"], count, NETWORK_STEPS.high, self.xla)
+        # A fixed size, which XLA compiles once; slots left unwritten are zeros.
+        snapshots = tf.TensorArray(tf.float32, size=SNAPSHOTS - 1, element_shape=[len(_SNAPSHOT_POINTS)])
+        taken = tf.constant(0)
         i = tf.constant(0)
         while i < count:
             with tf.GradientTape() as tape:
@@ -211,40 +228,58 @@ class _NetworkTrainer:
             values = {"loss": loss, "first_layer_grad": tf.norm(grads[0]),
                       "accuracy": tf.reduce_mean(tf.cast(tf.equal(tf.cast(logits > 0, tf.float32), labels), tf.float32))}
             records = {name: array.write(i, values[name]) for name, array in records.items()}
+            if snapshot_after[start + i]:
+                snapshots = snapshots.write(taken, self._probability(_SNAPSHOT_POINTS))
+                taken += 1
             i += 1
-        return {name: array.stack() for name, array in records.items()}
+        return {name: array.stack() for name, array in records.items()}, snapshots.stack()
 
     def _boundary(self) -> tf.Tensor:
-        return tf.sigmoid(self.model(tf.constant(_GRID_POINTS))[:, 0])
+        return self._probability(_GRID_POINTS)
+
+    def _probability(self, grid_points: np.ndarray) -> tf.Tensor:
+        """P(class 1) at each of ``grid_points``, by the model as it is now."""
+        return tf.sigmoid(self.model(tf.constant(grid_points))[:, 0])
 
 
-_GRID_POINTS = np.stack(np.meshgrid(GRID, GRID), axis=-1).reshape(-1, 2).astype(np.float32)
+def _plane(grid: np.ndarray) -> np.ndarray:
+    """The points of grid × grid, row by row (rows follow y), as the model takes them."""
+    return np.stack(np.meshgrid(grid, grid), axis=-1).reshape(-1, 2).astype(np.float32)
+
+
+_GRID_POINTS, _SNAPSHOT_POINTS = _plane(GRID), _plane(SNAPSHOT_GRID)
 _POOL: TrainerPool[_NetworkTrainer] = TrainerPool(partial(_NetworkTrainer, xla=False), max_idle=MAX_IDLE_NETWORKS)
 # For the one XLA structure: it keeps both trainers it may build, since XLA programs are never freed.
 _XLA_POOL: TrainerPool[_NetworkTrainer] = TrainerPool(partial(_NetworkTrainer, xla=True), max_idle=2, per_key=2)
 
 
+def _snapshot_steps(steps: int) -> list[int]:
+    """The steps of a ``steps``-step run after which the loop pictures the boundary: evenly spaced,
+    the last one before the final step (whose boundary is drawn on GRID after the loop)."""
+    return playback_steps(steps, SNAPSHOTS)[:-1]
+
+
 def _inputs(config: NetworkConfig) -> tuple:
-    """What a run of ``config`` is fed: (initial weights, scale, learning rate, points, labels)."""
+    """What a run of ``config`` is fed: (initial weights, scale, learning rate, points, labels,
+    snapshot mask: whether to picture the boundary after each step, by index from 0)."""
     scale = 1.0 if config.surrogate == REAL_VALUED else config.surrogate_entry().resolve_scale(config.scale)
+    snapshot_after = np.zeros(NETWORK_STEPS.high, bool)
+    snapshot_after[np.array(_snapshot_steps(config.steps), int) - 1] = True
     return ([tf.constant(w) for w in initial_weights(config.hidden, config.seed)], tf.constant(scale, tf.float32),
             tf.constant(config.resolved_settings()["learning_rate"], tf.float32),
-            *(tf.constant(a) for a in make_dataset(config.dataset, config.seed)))
-
-
-def train_network_in_chunks(config: NetworkConfig, chunk_steps: int = 50) -> Iterator[NetworkHistory]:
-    """Train, yielding the history and the current decision boundary after every chunk."""
-    config.validate()
-    inputs = _inputs(config)
-    with (_XLA_POOL if xla_compiled(config) else _POOL).borrow(_structure(config)) as trainer:
-        for columns, stopped in run_in_chunks(partial(trainer.chunk, inputs), config.steps, chunk_steps):
-            boundary = trainer.boundary().numpy().reshape(len(GRID), len(GRID))
-            yield NetworkHistory(config, np.arange(len(columns["loss"])), columns["loss"], columns["accuracy"],
-                                 columns["first_layer_grad"], boundary.astype(np.float64), stopped)
+            *(tf.constant(a) for a in make_dataset(config.dataset, config.seed)), tf.constant(snapshot_after))
 
 
 def train_network(config: NetworkConfig) -> NetworkHistory:
-    history = None
-    for history in train_network_in_chunks(config, chunk_steps=config.steps):
-        pass
-    return history
+    """The whole run, in one call of the compiled loop. Training stops at the first step where a
+    recorded value is inf or NaN, keeping the history before it, and says so in ``stopped``."""
+    config.validate()
+    inputs = _inputs(config)
+    with (_XLA_POOL if xla_compiled(config) else _POOL).borrow(_structure(config)) as trainer:
+        records, snapshots = trainer.chunk(inputs, 0, config.steps)
+        boundary = trainer.boundary().numpy().reshape(len(GRID), len(GRID))
+    # run_in_chunks' check for inf and NaN, on the one chunk there is.
+    columns, stopped = next(run_in_chunks(lambda start, count: records, config.steps, config.steps))
+    return NetworkHistory(config, np.arange(len(columns["loss"])), columns["loss"], columns["accuracy"],
+                          columns["first_layer_grad"], boundary.astype(np.float64),
+                          np.array(_snapshot_steps(config.steps), np.int32), snapshots, stopped)

@@ -53,7 +53,8 @@ controls.math(r"\frac{dy}{dx} = \frac{dy}{dx_{0}} \cdots \frac{dx_i}{dx_{i+1}} \
 chain_check(check)
 
 st.header("The chain, and the gradient flowing back")
-revealed = controls.number("reveal", backward_stages(depth), where=st,
+# Beside the diagram; in presenter mode with the main sliders, so that the diagram starts on the first screen.
+revealed = controls.number("reveal", backward_stages(depth), where=controls.main if controls.presenting else st,
                            help="0 shows the forward pass only; each step reveals one more stage, from y back to x")
 chart(figures.chain_diagram(trace, revealed), key="diagram",
       alt=f"The chain from x = {x:g} to y = {trace.y:.6g} through {depth} stages of {entry.id}, with {revealed} of "

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from ui.widgets import Controls, chart, code_panel, page_header, what_to_try
+from ui.widgets import Controls, Metric, chart, code_panel, metric_row, page_header, what_to_try
 
 page_header("multivar", "A function of two inputs returns one gradient per input from its "
             "backward function. A variable that never reaches the output gets None, or 0 if you ask for zeros.")
@@ -42,15 +42,13 @@ def shown(value: float | None) -> str:
     return "None" if value is None else f"{value:.7g}"  # float32 carries ~7 significant digits
 
 
-columns = st.columns(5)
-for column, (label, value, help_text) in zip(columns, [
-    ("z", result.z, None),
-    ("∂z/∂x", result.dz_dx, f"= {entry.dz_dx_latex} at the point"),
-    ("∂z/∂y", result.dz_dy, f"= {entry.dz_dy_latex} at the point"),
-    ("∂z/∂w", result.dz_dw, "w is watched by the tape but never used to compute z"),
-    ("tape.gradient(x, y)", result.dx_dy, "x does not depend on y"),
-]):
-    column.metric(label, shown(value), help=help_text)
+metric_row(
+    Metric("z", shown(result.z)),
+    Metric("∂z/∂x", shown(result.dz_dx), help=f"= {entry.dz_dx_latex} at the point"),
+    Metric("∂z/∂y", shown(result.dz_dy), help=f"= {entry.dz_dy_latex} at the point"),
+    Metric("∂z/∂w", shown(result.dz_dw), help="w is watched by the tape but never used to compute z"),
+    Metric("tape.gradient(x, y)", shown(result.dx_dy), help="x does not depend on y"),
+)
 
 
 @st.cache_data(max_entries=16)

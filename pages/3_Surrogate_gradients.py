@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 import tensorflow as tf
 
-from ui.widgets import Controls, arrow_table, chart, code_panel, page_header, what_to_try
+from ui.widgets import Controls, chart, code_panel, page_header, table, what_to_try
 
 MAX_SHOWN = 6  # surrogates overlaid at once: more is unreadable, and each costs a curve per panel
 
@@ -78,8 +78,8 @@ for surrogate in chosen:
                  "surrogate gradient (tape)": gradient, "peak of g": profile.peak, "area under g": profile.area})
 
 st.header(f"At x = {x:g}")
-st.dataframe(arrow_table({name: [row[name] for row in rows] for name in rows[0]}), hide_index=True, key="at_x",
-             column_config={"surrogate gradient (tape)": st.column_config.NumberColumn(format="%.10g")})
+table({name: [row[name] for row in rows] for name in rows[0]}, key="at_x",
+      formats={"surrogate gradient (tape)": "%.10g"})  # what the tape returned, to every digit
 chart(figures.surrogate_figure(np.linspace(-3.0, 3.0, 601), step_values, plotted, x), key="surrogates",
       alt=f"Left: the {forward} step and each surrogate's primitive P(x); right: each surrogate derivative g(x) "
           f"against the true derivative, 0. At x = {x:g}: "

@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from ui.widgets import (Controls, arrow_table, cache_in_memory, chart, code_panel, page_header, surrogate_formula,
-                        what_to_try)
+from ui.widgets import (Controls, Metric, cache_in_memory, chart, code_panel, metric_row, page_header,
+                        surrogate_formula, table, what_to_try)
 
 MAX_COMPARED = 6  # runs overlaid in compare mode, the main run included
 
@@ -64,34 +64,32 @@ def others_than(chosen: str, candidates: list[str]) -> list[str]:
 
 history = trained(config_for())
 mode = controls.choice("compare", "Compare this run with other", ["none", "surrogates", "optimizers"], "none",
-                       horizontal=True, where=st)
+                       horizontal=True, where=controls.aside)
 runs = {f"{surrogate} · {spec.name}": history}
 if mode == "surrogates":
     others = controls.choices("compare_surrogates", "Surrogates to compare", list(SURROGATES),
                               others_than(surrogate, ["ste", "zero", "sigmoid"]), max_selections=MAX_COMPARED - 1,
-                              where=st)
+                              where=controls.aside)
     runs.update({f"{s} · {spec.name}": trained(config_for(surrogate=s)) for s in others if s != surrogate})
 elif mode == "optimizers":
     others = controls.choices("compare_optimizers", "Optimizers to compare", list(OPTIMIZERS),
                               others_than(optimizer, ["sgd", "momentum", "adam"]), max_selections=MAX_COMPARED - 1,
-                              where=st)
+                              where=controls.aside)
     runs.update({f"{surrogate} · {OPTIMIZERS[o].name}": trained(config_for(optimizer=o))
                  for o in others if o != optimizer})
 
 if history.stopped:
     st.error(history.stopped, icon="⚠️")
-if len(history):
-    final = st.columns(4)
-    final[0].metric("final x", f"{history.x[-1]:.6g}", f"{history.x[-1] - x0:+.4g} from x0")
-    final[1].metric("final sign(x)", f"{history.y[-1]:g}")
-    final[2].metric("final loss", f"{history.loss[-1]:.6g}")
-    final[3].metric("steps run", f"{len(history)} / {steps}")
 
 # ▶ Play is Plotly's, in the chart: the whole run is sent once and the browser draws it step by step.
 chart(figures.training_figure(runs), key="training",
       alt=f"Loss, x, the gradient and sign(x) against step for {len(runs)} run(s): x goes from {x0:g} to "
           f"{history.x[-1]:.6g} in {len(history)} steps, and the loss ends at {history.loss[-1]:.6g}. ▶ Play in "
           "the chart draws the runs step by step.")
+if len(history):
+    metric_row(Metric("final x", f"{history.x[-1]:.6g}", f"{history.x[-1] - x0:+.4g} from x0"),
+               Metric("final sign(x)", f"{history.y[-1]:g}"), Metric("final loss", f"{history.loss[-1]:.6g}"),
+               Metric("steps run", f"{len(history)} / {steps}"))
 
 left, right = st.columns([3, 2])
 with left:
@@ -104,9 +102,8 @@ with left:
 with right:
     st.markdown("**The notebook's printout** (every 10 steps)")
     every_tenth = slice(0, len(history), 10)
-    st.dataframe(arrow_table({"step": history.step[every_tenth], "loss": history.loss[every_tenth],
-                              "grad": history.grad[every_tenth], "x": history.x[every_tenth],
-                              "y": history.y[every_tenth]}), hide_index=True, key="table")
+    table({"step": history.step[every_tenth], "loss": history.loss[every_tenth], "grad": history.grad[every_tenth],
+           "x": history.x[every_tenth], "y": history.y[every_tenth]}, key="table")
     # Built on every run, not on click: Streamlit 1.67 drops a file built on click when another
     # session's run ends before the browser fetched it (24 of 30 downloads answered 404 in a class).
     st.download_button("Download the history (CSV)", pd.DataFrame(history.columns()).to_csv(index=False),

@@ -1,24 +1,20 @@
 """A binarized network: sign activations, trained through a surrogate gradient."""
 
-import time
-from contextlib import closing
-
 import streamlit as st
 
-from ui.widgets import (Controls, arrow_table, chart, code_panel, page_header, play_button, playback,
-                        surrogate_formula, what_to_try)
+from ui.widgets import (Controls, Metric, chart, code_panel, metric_row, page_header, surrogate_formula, table,
+                        what_to_try)
 
 MAX_COMPARED = 6  # networks trained side by side, this one included
-PLAY_CHUNK = 10  # steps between redraws while playing: the boundary is redrawn from the live model
 
 page_header("network", "A small network whose hidden units output only ±1. The sign has no useful "
             "derivative, so without a custom gradient the hidden layers could never learn: the surrogate is what "
             "makes training possible.")
 
 # Loaded after the header: the first page after the server started loads TensorFlow there, behind a note.
-from gradlib import (CUSTOM, DATASETS, GRID, HIDDEN, MULTIPLIER, NETWORK_LEARNING_RATE, NETWORK_STEPS, OPTIMIZERS,
+from gradlib import (CUSTOM, DATASETS, HIDDEN, MULTIPLIER, NETWORK_LEARNING_RATE, NETWORK_STEPS, OPTIMIZERS,
                      REAL_VALUED, SEED, SURROGATES, NetworkConfig, NetworkHistory, make_dataset,
-                     surrogate_entry, train_network, train_network_in_chunks)
+                     surrogate_entry, train_network)
 from ui import figures, snippets
 
 controls = Controls("network")
@@ -61,40 +57,27 @@ others = (controls.choices("compare_surrogates", "Train the same network with", 
                            [s for s in ("zero", REAL_VALUED, "sigmoid") if s != surrogate][:2],
                            max_selections=MAX_COMPARED - 1, where=st) if compare else [])
 
-playing, stop_slot = play_button("Train live, redrawing every few steps")
-left, right = st.columns([1, 1])
-boundary_area, curves_area = left.empty(), right.empty()
-if playing:
-    # closing(): an interrupted play must hand its trainer back to the pool at once.
-    with playback(stop_slot) as progress, closing(train_network_in_chunks(config, chunk_steps=PLAY_CHUNK)) as chunks:
-        for frame, history in enumerate(chunks):
-            chart(figures.decision_boundary_figure(points, labels, GRID, history.boundary), f"boundary_{frame}",
-                  where=boundary_area, alt=f"The boundary after step {len(history)} of {steps}.")
-            chart(figures.network_curves_figure({surrogate: history}, steps), f"curves_{frame}", where=curves_area,
-                  alt=f"Loss, accuracy and the first layer's gradient up to step {len(history)} of {steps}.")
-            progress.progress(len(history) / steps, text=f"step {len(history)} of {steps}")
-            time.sleep(0.02)  # lets the browser draw; at most NETWORK_STEPS.high / PLAY_CHUNK redraws
-
 history = trained(config)
 runs = {surrogate: history, **{other: trained(config_for(other)) for other in others if other != surrogate}}
-chart(figures.decision_boundary_figure(points, labels, GRID, history.boundary), "boundary", where=boundary_area,
+left, right = st.columns([1, 1])
+# ▶ Play is Plotly's, in the chart: the boundary at every snapshot step is sent once and the browser draws it.
+chart(figures.decision_boundary_figure(points, labels, history), "boundary", where=left,
       alt=f"P(class 1) over the plane, the 0.5 boundary and the {len(points)} {dataset} training points: "
-          f"{history.final_accuracy:.1%} of them on the right side.")
-chart(figures.network_curves_figure(runs, steps), "curves", where=curves_area,
+          f"{history.final_accuracy:.1%} of them on the right side. ▶ Play in the chart draws the boundary "
+          f"forming, at {len(history.snapshot_steps) + 1} steps of the run.")
+chart(figures.network_curves_figure(runs, steps), "curves", where=right,
       alt=f"Loss, training accuracy and ‖∂L/∂W₁‖ against step for {len(runs)} network(s); {surrogate} ends at "
           f"{history.final_accuracy:.1%} accuracy.")
 
 if history.stopped:
     st.error(history.stopped, icon="⚠️")
-final = st.columns(3)
-final[0].metric("training accuracy", f"{history.final_accuracy:.1%}")
-final[1].metric("loss", f"{history.loss[-1]:.4g}" if len(history.loss) else "—")
-final[2].metric("‖∂L/∂W₁‖ at the last step", f"{history.first_layer_grad[-1]:.3g}" if len(history.loss) else "—")
+metric_row(Metric("training accuracy", f"{history.final_accuracy:.1%}"),
+           Metric("loss", f"{history.loss[-1]:.4g}" if len(history.loss) else "—"),
+           Metric("‖∂L/∂W₁‖ at the last step", f"{history.first_layer_grad[-1]:.3g}" if len(history.loss) else "—"))
 if len(runs) > 1:
-    st.dataframe(arrow_table({"network": list(runs), "final accuracy": [r.final_accuracy for r in runs.values()],
-                              "final loss": [r.loss[-1] if len(r.loss) else float("nan") for r in runs.values()]}),
-                 hide_index=True, key="compared",
-                 column_config={"final accuracy": st.column_config.NumberColumn(format="percent")})
+    table({"network": list(runs), "final accuracy": [r.final_accuracy for r in runs.values()],
+           "final loss": [r.loss[-1] if len(r.loss) else float("nan") for r in runs.values()]},
+          key="compared", formats={"final accuracy": "percent"})
 if surrogate == "zero" or "zero" in runs:
     st.caption("Under `zero` the hidden layers get no gradient (‖∂L/∂W₁‖ = 0): only the output layer learns, on "
                "the random ±1 features it was given.")
@@ -106,6 +89,7 @@ what_to_try(
     "Compare with tanh_reference: a real-valued network, usually smoother; the binarized one draws its "
     "boundary from straight pieces, because each hidden unit is a half-plane.",
     "Spirals need more: 91.5% at the defaults, 99.5% with 128 hidden units and 1500 steps.",
-    "Press ▶ Play to watch the boundary form as the network trains.",
+    "Press ▶ Play in the boundary chart to watch the boundary form: the whole run is sent once and your browser "
+    "draws it, frame by frame.",
 )
 code_panel(snippets.network_code(config), controls)

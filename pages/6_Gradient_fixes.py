@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 import tensorflow as tf
 
-from ui.widgets import Controls, arrow_table, chart, code_panel, page_header, what_to_try
+from ui.widgets import Controls, Metric, chart, code_panel, metric_row, page_header, table, what_to_try
 
 EXAMPLES = ["log1pexp", "clip", "reverse"]
 
@@ -22,7 +22,7 @@ from gradlib import DESCENT_LEARNING_RATE, DESCENT_STEPS, DESCENT_X0, LOG1PEXP_X
 from ui import figures, snippets
 
 controls = Controls("fixes")
-example = controls.choice("example", "Example", EXAMPLES, "log1pexp", horizontal=True, where=st)
+example = controls.choice("example", "Example", EXAMPLES, "log1pexp", horizontal=True, where=controls.aside)
 
 if example == "log1pexp":
     x = controls.number("x", LOG1PEXP_X, owner=example, where=controls.main)
@@ -37,13 +37,18 @@ if example == "log1pexp":
         return gradlib.compare_log1pexp(np.arange(LOG1PEXP_X.low, LOG1PEXP_X.high + step / 2, step))
 
     fine, chart_grid, at_x = compared(0.01), compared(0.1), gradlib.compare_log1pexp(np.array([x]))
+    chart(figures.log1pexp_figure(chart_grid, x, fine.autodiff_wrong_from, fine.docs_wrong_up_to), "gradients",
+          alt=f"dy/dx of log(1 + eˣ) three ways against the exact value (top) and their relative errors (bottom). "
+              f"Shaded: where autodiff (from x ≈ {fine.autodiff_wrong_from:.2f}) and the docs' form (below "
+              f"x ≈ {fine.docs_wrong_up_to:.2f}) are more than {WRONG_REL_ERROR:g} off the exact value. No error is "
+              "drawn where σ(x) is too small for float32 to hold.")
     names = {"stable": "stable custom gradient", "docs": "the docs' custom gradient", "autodiff": "TF autodiff"}
     st.metric("f(x) = log(1 + eˣ), stable, float32", f"{float(gradlib.log1pexp(tf.constant(x, tf.float32))):.7g}")
-    st.dataframe(arrow_table({
+    table({
         "dy/dx by": ["exact (float64)", *names.values()],
         "value (float32)": [f"{at_x.exact[0]:.7g}", *(f"{at_x.gradients[m][0]:.7g}" for m in names)],
         "relative error": ["(reference)", *(_error_text(at_x.rel_errors[m][0]) for m in names)],
-    }), hide_index=True, key="at_x")
+    }, key="at_x")
     wrong = [names[m] for m in names if not at_x.rel_errors[m][0] <= WRONG_REL_ERROR]
     if "TF autodiff" in wrong:
         st.warning(f"At x = {x:g} autodiff is wrong: from x ≈ {fine.autodiff_wrong_from:.2f}, 1/(1 + eˣ) is "
@@ -53,11 +58,6 @@ if example == "log1pexp":
         st.warning(f"At x = {x:g} the documentation's 1 − 1/(1 + eˣ) is wrong by "
                    f"{_error_text(at_x.rel_errors['docs'][0])}: it subtracts two numbers close to 1, and float32 "
                    f"keeps ~7 digits of each. It is right only above x ≈ {fine.docs_wrong_up_to:.2f}.")
-    chart(figures.log1pexp_figure(chart_grid, x, fine.autodiff_wrong_from, fine.docs_wrong_up_to), "gradients",
-          alt=f"dy/dx of log(1 + eˣ) three ways against the exact value (top) and their relative errors (bottom). "
-              f"Shaded: where autodiff (from x ≈ {fine.autodiff_wrong_from:.2f}) and the docs' form (below "
-              f"x ≈ {fine.docs_wrong_up_to:.2f}) are more than {WRONG_REL_ERROR:g} off the exact value. No error is "
-              "drawn where σ(x) is too small for float32 to hold.")
     code = snippets.log1pexp_code(x)
     tips = ["At x = 100 (the TensorFlow documentation's example) autodiff gives NaN; both custom gradients give 1.",
             f"Move x to 88: autodiff gives 0 instead of 1, with no NaN to warn you (wrong from x ≈ "
@@ -81,9 +81,8 @@ else:
         controls.math(r"\text{forward: } y = x, \qquad \text{backward: } \frac{\partial L}{\partial x} = "
                       r"-\lambda \cdot \text{upstream}, \qquad L = \tfrac12 (x - 1)^2")
     run = gradlib.descent_demo(example, x0, parameter, learning_rate, steps)
-    columns = st.columns(2)
-    columns[0].metric(f"final x with {'clipping' if clip else 'reversal'}", f"{run.x_with[-1]:.6g}")
-    columns[1].metric("final x without", f"{run.x_without[-1]:.6g}")
+    metric_row(Metric(f"final x with {'clipping' if clip else 'reversal'}", f"{run.x_with[-1]:.6g}"),
+               Metric("final x without", f"{run.x_without[-1]:.6g}"))
     if not np.all(np.isfinite(run.x_without)):
         step = int(np.flatnonzero(~np.isfinite(run.x_without))[0])
         st.warning(f"Without clipping the first gradient, (x0 − 3)³, throws x far up the other wall, where "

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from apptest_helpers import fast_tier_sample, figures, metrics, open_page, run_code, warnings
+from apptest_helpers import fast_tier_sample, figures, metrics, numbers, open_page, run_code, warnings
 from gradlib import fixes, networks
-from gradlib.networks import (DATASETS, POINTS, REAL_VALUED, NetworkConfig, build_model, initial_weights,
-                              make_dataset, train_network, train_network_in_chunks, xla_compiled)
+from gradlib.networks import (DATASETS, GRID, POINTS, REAL_VALUED, SNAPSHOT_GRID, SNAPSHOTS, NetworkConfig, build_model,
+                              initial_weights, make_dataset, train_network, xla_compiled)
 from gradlib.training import trace_count
 from ui import snippets
 
@@ -62,11 +62,23 @@ def test_the_surrogate_is_what_reaches_the_hidden_layers():
     assert train_network(NetworkConfig(surrogate=REAL_VALUED, steps=1)).first_layer_grad[0] > 0
 
 
-def test_chunks_stream_the_same_run_with_a_live_boundary():
-    chunks = list(train_network_in_chunks(NetworkConfig(steps=25), chunk_steps=10))
-    assert [len(c) for c in chunks] == [10, 20, 25]
-    assert not np.array_equal(chunks[0].boundary, chunks[-1].boundary)
-    np.testing.assert_array_equal(chunks[-1].loss, train_network(NetworkConfig(steps=25)).loss)
+@pytest.mark.parametrize("surrogate", ["sigmoid", "atan"])  # the XLA loop and a graph one
+def test_the_run_pictures_its_boundary_at_evenly_spaced_steps(surrogate):
+    history = train_network(NetworkConfig(surrogate=surrogate, steps=300))
+    steps = history.snapshot_steps
+    assert len(steps) == SNAPSHOTS - 1 and steps[0] == 1 and np.all(np.diff(steps) > 0) and steps[-1] < 300
+    assert np.ptp(np.diff(steps)) <= 1  # evenly spaced, to the step
+    assert history.snapshots.shape == (len(steps), len(SNAPSHOT_GRID), len(SNAPSHOT_GRID))
+    assert history.snapshots.dtype == np.float32 and not np.array_equal(history.snapshots[0], history.snapshots[-1])
+    # A picture is the boundary a run stopped at that step ends with, on SNAPSHOT_GRID's points of GRID.
+    shorter = train_network(NetworkConfig(surrogate=surrogate, steps=int(steps[10])))
+    on_grid = np.searchsorted(GRID, SNAPSHOT_GRID)
+    np.testing.assert_array_equal(GRID[on_grid], SNAPSHOT_GRID)
+    np.testing.assert_allclose(history.snapshots[10], shorter.boundary[np.ix_(on_grid, on_grid)], atol=1e-6)
+    np.testing.assert_array_equal(history.loss[:len(shorter)], shorter.loss)
+    # A run shorter than SNAPSHOTS pictures every step but the last.
+    assert train_network(NetworkConfig(steps=5)).snapshot_steps.tolist() == [1, 2, 3, 4]
+    assert train_network(NetworkConfig(steps=1)).snapshots.shape == (0, len(SNAPSHOT_GRID), len(SNAPSHOT_GRID))
 
 
 def test_only_the_network_the_page_opens_with_is_xla_compiled():
@@ -220,11 +232,22 @@ def test_network_page_compare_includes_zero_and_the_reference():
     assert "only the output layer learns" in " ".join(c.value for c in app.caption)
 
 
-def test_network_page_plays_live():
+def test_network_play_is_drawn_by_the_browser_from_one_figure():
     app = open_page("network", steps="30")
-    app.button(key="play").click().run()
-    assert not app.exception and not app.get("progress")
-    assert metrics(app)["training accuracy"] == f"{train_network(NetworkConfig(steps=30)).final_accuracy:.1%}"
+    assert "play" not in [button.key for button in app.button]  # no server-side play any more
+    boundary = figures(app)[0]
+    expected = train_network(NetworkConfig(steps=30))
+    buttons = boundary["layout"]["updatemenus"][0]["buttons"]
+    assert [b["label"] for b in buttons] == ["▶ Play", "❚❚ Pause"] and buttons[0]["method"] == "animate"
+    frames = boundary["frames"]
+    steps = [int(frame["name"]) for frame in frames]
+    assert steps == [*expected.snapshot_steps, 30] and steps == sorted(set(steps))
+    assert all(frame["traces"] == [0, 1] for frame in frames)
+    # The last frame is the boundary shown before Play, the final one.
+    final = np.float32(expected.boundary).ravel().tolist()
+    assert numbers(frames[-1]["data"][0], "z") == numbers(frames[-1]["data"][1], "z") == final
+    assert numbers(boundary["data"][0], "z") == final
+    np.testing.assert_array_equal(numbers(frames[0]["data"][0], "z"), expected.snapshots[0].ravel())
 
 
 def _log1pexp_table(app) -> dict[str, str]:

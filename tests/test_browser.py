@@ -274,16 +274,6 @@ def test_malformed_link_falls_back_with_a_note(visit):
     visit.assert_clean()
 
 
-def _start_play(visit: Visit, page_name: str, query: str):
-    """Open a page, press Play, and return its progress bar once it shows."""
-    page = visit.open(page_name, query)
-    visit.charts_drawn()
-    page.locator(".st-key-play").get_by_role("button", name="Play").click()
-    progress = page.locator("[data-testid='stProgress']")
-    expect(progress).to_be_visible(timeout=30_000)
-    return progress
-
-
 def test_training_play_is_drawn_by_the_browser(visit):
     """Plotly's ▶ Play in the chart steps through the figure's frames in the browser: every frame is
     drawn, and the server runs nothing meanwhile (no rerun). Frames per second are reported."""
@@ -377,16 +367,39 @@ def test_keyboard_slider_move_changes_numbers_and_chart(visit, page_name, query,
     visit.assert_clean()
 
 
-def test_network_share_link_and_live_play(visit):
-    progress = _start_play(visit, "network", "dataset=circles&seed=4&hidden=16&steps=400")
-    first = progress.inner_text()
-    expect(progress).not_to_have_text(first, timeout=10_000)
-    expect(progress).to_have_count(0, timeout=60_000)  # a 400-step live run finishes by itself
-    visit.finished()
+def test_network_share_link_and_play_drawn_by_the_browser(visit):
+    """A link opens the network in its state; Plotly's ▶ Play in the boundary chart redraws the
+    contours at every snapshot step in the browser, and the server runs nothing meanwhile (no
+    rerun). Frames per second are reported."""
+    page = visit.open("network", "dataset=circles&seed=4&hidden=16&steps=400")
+    visit.charts_drawn()
     expected = gradlib.networks.train_network(gradlib.networks.NetworkConfig(dataset="circles", seed=4, hidden=16,
                                                                              steps=400))
     assert visit.metric("training accuracy") == f"{expected.final_accuracy:.1%}"
-    visit.charts_drawn()
+    chart = page.locator(".st-key-boundary_chart .js-plotly-plot")
+    expect(chart.locator(".gtitle")).to_have_text("after step 400")
+    before = chart.locator(".contourlayer").inner_html()
+    chart.evaluate("""div => {
+        window.__frames = [];  // when each frame starts, and the contours drawn then (the frame before)
+        div.on('plotly_animatingframe', () => window.__frames.push(
+            [performance.now(), div.querySelector('.contourlayer').innerHTML]));
+        window.__done = new Promise(resolve => div.on('plotly_animated', resolve));
+        const app = document.querySelector("[data-testid='stApp']");
+        window.__runs = 0;  // script runs started on the server while the browser plays
+        new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running') window.__runs++; })
+            .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+    }""")
+    page.locator(".st-key-boundary_chart .updatemenu-button").filter(has_text="Play").click()
+    page.evaluate("window.__done")
+    frames = page.evaluate("window.__frames")
+    assert page.evaluate("window.__runs") == 0  # no server work while it plays
+    assert len(frames) == len(expected.snapshot_steps) + 1  # every snapshot, then the final boundary
+    times, drawings = [time for time, _ in frames], [drawing for _, drawing in frames]
+    assert len(set(drawings[1:])) == len(frames) - 1  # each frame redrew the contours: all differ
+    assert chart.locator(".contourlayer").inner_html() == before  # it ends on the final boundary
+    expect(chart.locator(".gtitle")).to_have_text("after step 400")
+    print(f"Play: {len(times)} frames in {(times[-1] - times[0]) / 1e3:.2f} s, "
+          f"{(len(times) - 1) / ((times[-1] - times[0]) / 1e3):.1f} frames per second drawn by the browser")
     visit.screenshot("network_after_play")
     visit.assert_clean()
 
@@ -704,21 +717,6 @@ TITLE_OVERLAPS = """() => {
 # Titles overlapped today, by page and view: ui/figures.py (and ui/plotly_wire.py's text sizes) draw
 # them, files of another change. Reported, not failed; any other overlap fails.
 KNOWN_TITLE_OVERLAPS = {
-    # NETWORK_PANELS: 3 rows at vertical_spacing=0.1 leave the upper panels' step ticks (100, 150, …)
-    # on the next panel's title. Fix: vertical_spacing ≥ 0.14, or no tick labels on the upper x axes.
-    ("network", "desktop"): ("training accuracy",),
-    ("network", "projector"): ("training accuracy",),
-    ("network", "presenter"): ("training accuracy",),
-    ("network", "phone"): ("training accuracy", "what reaches the first layer"),
-    # Side-by-side subplots 358 px wide: the two titles run into each other. Fix: shorter titles or a
-    # line break in them (subplot_titles), or the panels one above the other.
-    ("surrogates", "phone"): ("forward step and primitives P(x)", "backward: surrogate derivative g(x)"),
-    # Presenter mode's larger text (styled(large=True): 22 px titles, 18 px ticks) in the same grids:
-    # a lower row's title sits on the upper row's x tick labels. Fix: more vertical_spacing (or a
-    # taller figure) when large.
-    ("training", "presenter"): ("gradient dL/dx", "forward output sign(x)"),
-    ("fixes", "presenter"): ("relative error against the exact value",),
-    ("yours", "presenter"): ("g(x) against f′(x)",),
 }
 
 LAYOUT = """() => {
@@ -853,24 +851,8 @@ def test_page_fits_the_viewport_and_passes_axe(survey, page_id, view, theme):
     assert not problems, f"{page_id}, {view}, {theme} theme: " + "\n".join(problems)
 
 
-# Presenter mode's first screen at 853×480 holds the main control and the top of the main chart
-# (not yet on three pages: what comes between them is in the page's own file, not in ui.widgets).
-PRESENTER_TODAY = {
-    "chain": "the backward-stage slider and its heading sit between the controls and the diagram (~460 px "
-             "down). Fix in pages/1_Chain_rule.py: the reveal slider where=controls.main when presenting "
-             "(the three sliders then share one row).",
-    "training": "the compare radio, four metrics and Play come before the chart (~500 px down). Fix in "
-                "pages/4_Training.py: when presenting, the compare radio in the sidebar and the metrics "
-                "after the chart.",
-    "fixes": "the example radio, the metric, the 4-row table (and a warning) come before the chart (~710 px "
-             "down). Fix in pages/6_Gradient_fixes.py: when presenting, the table and warnings after the chart "
-             "(or folded) and the example radio in the sidebar.",
-}
-
-
-@pytest.mark.parametrize("page_id, theme", [
-    pytest.param(page_id, theme, marks=[pytest.mark.xfail(reason=PRESENTER_TODAY[page_id], strict=True)]
-                 if page_id in PRESENTER_TODAY else []) for theme in THEMES for page_id in PRESENTER])
+# Presenter mode's first screen at 853×480 holds the main control and the top of the main chart.
+@pytest.mark.parametrize("page_id, theme", [(page_id, theme) for theme in THEMES for page_id in PRESENTER])
 def test_presenter_mode_first_screen_holds_the_main_control_and_chart(survey, page_id, theme):
     screen = survey(page_id, "presenter", theme)["first_screen"]
     assert screen["scrolled"] == 0 and screen["sidebar"] == "true", screen  # the sidebar folded away

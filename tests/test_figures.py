@@ -96,7 +96,7 @@ def test_training_figure_plays_in_the_browser_from_frames_of_the_run():
     np.testing.assert_allclose(tenth[1]["y"], history.x[:10], rtol=1e-6)
     buttons = layout["updatemenus"][0]["buttons"]
     assert [b["label"] for b in buttons] == ["▶ Play", "❚❚ Pause"] and buttons[0]["method"] == "animate"
-    assert buttons[0]["args"][1]["frame"] == {"duration": figures.FRAME_MS, "redraw": False}  # 30 frames a second
+    assert buttons[0]["args"][1]["frame"] == {"duration": figures.FRAME_MS, "redraw": False}  # 40 frames a second asked
     # A long comparison stays within the frame budget: fewer points per frame, never more frames.
     long_runs = {name: gradlib.train(gradlib.TrainingConfig(optimizer=name, steps=5000)) for name in ("adam", "sgd")}
     frames = figures.training_figure(long_runs)["frames"]
@@ -109,6 +109,46 @@ def test_training_figure_plays_in_the_browser_from_frames_of_the_run():
     assert state["layout"]["yaxis"]["title"]["text"] == "value"
 
 
+def test_decision_boundary_plays_the_boundary_forming_in_the_browser():
+    history = gradlib.train_network(gradlib.NetworkConfig(steps=40))
+    points, labels = gradlib.make_dataset("moons", 0)
+    figure = figures.decision_boundary_figure(points, labels, history)
+    assert go.Figure(figure).frames  # Plotly's validation accepts the frames too
+    data, layout, frames = figure["data"], figure["layout"], figure["frames"]
+    assert [t["type"] for t in data] == ["contour", "contour", "scatter", "scatter"]
+    np.testing.assert_array_equal(data[0]["z"], np.float32(history.boundary))
+    assert data[1]["z"] is data[0]["z"] and data[1]["colorscale"] == [[0, INK], [1, INK]]  # the theme's, not black
+    # Play: the boundary at each snapshot step, on the coarser grid, then the final one (the same array
+    # as the traces', so it is sent once); each frame sets both contours, the fill and the 0.5 line.
+    assert [frame["name"] for frame in frames] == [*map(str, history.snapshot_steps), "40"]
+    for frame, snapshot in zip(frames, [*history.snapshots, None]):
+        fill, line = frame["data"]
+        assert frame["traces"] == [0, 1] and fill["z"] is line["z"] and fill["x"] is fill["y"]
+        if snapshot is None:
+            assert fill["z"] is data[0]["z"] and fill["x"] is gradlib.GRID
+        else:
+            np.testing.assert_array_equal(fill["z"], snapshot)
+            assert fill["x"] is figures.SNAPSHOT_GRID
+        assert frame["layout"]["title"]["text"] == f"after step {frame['name']}"
+    assert layout["title"]["text"] == "after step 40"
+    buttons = layout["updatemenus"][0]["buttons"]
+    assert [b["label"] for b in buttons] == ["▶ Play", "❚❚ Pause"]
+    # A contour changes only when redrawn: Play redraws every frame.
+    assert buttons[0]["args"][1]["frame"] == {"duration": figures.FRAME_MS, "redraw": True}
+    assert figures.training_figure({"run": gradlib.train(gradlib.TrainingConfig(steps=5))})[
+        "layout"]["updatemenus"][0]["buttons"][0]["args"][1]["frame"]["redraw"] is False  # the shared controls kept
+
+
+def test_network_curves_share_one_step_axis_numbered_at_the_bottom():
+    history = gradlib.train_network(gradlib.NetworkConfig(steps=40))
+    layout = figures.network_curves_figure({"a": history, "b": history}, 40)["layout"]
+    # Step numbers under an upper panel sat on the title of the panel below.
+    for upper in ("xaxis", "xaxis2"):
+        assert layout[upper]["showticklabels"] is False and layout[upper]["matches"] == "x3"
+    assert layout["xaxis3"].get("showticklabels", True) and layout["xaxis3"]["title"]["text"] == "step"
+    assert all(layout[f"xaxis{n}"]["range"] == [0, 39] for n in ("", "2", "3"))
+
+
 def test_float64_values_beyond_float32_stay_plotted():
     xs = np.array([1.0, 2.0])
     figure = figures.chain_curve_figure(xs, np.array([1e300, 2.0]), np.array([1.0, 2.0]), 1.0, 1e300, 1.0, False)
@@ -118,13 +158,16 @@ def test_float64_values_beyond_float32_stay_plotted():
 
 
 def _sample_figures() -> list[dict]:
-    """Figures with lists, float32 and float64 arrays, int64 steps and a 2-D contour."""
+    """Figures with lists, float32 and float64 arrays, int64 steps, a 2-D contour and frames of
+    2-D float32 contours."""
     xs = np.linspace(-1.0, 1.0, 5)
     grid = np.linspace(-2, 2, 11)
     return [figures.chain_diagram(gradlib.trace_chain("square", 2.0, 3), 3),
             figures.chain_curve_figure(xs, xs, xs, 0.5, 0.5, 0.5, True),
             figures.training_figure({"run": gradlib.train(gradlib.TrainingConfig(steps=20))}),
-            figures.gradient_field_figure(grid, grid, *gradlib.gradient_field("hypot", grid, grid), (1.0, 1.0), 5)]
+            figures.gradient_field_figure(grid, grid, *gradlib.gradient_field("hypot", grid, grid), (1.0, 1.0), 5),
+            figures.decision_boundary_figure(*gradlib.make_dataset("xor", 1),
+                                             gradlib.train_network(gradlib.NetworkConfig(dataset="xor", steps=5)))]
 
 
 def _chart_script():
@@ -145,9 +188,10 @@ def test_chart_sends_what_plotly_would():
     assert not app.exception, [e.value for e in app.exception]
     sent = [json.loads(element.proto.spec) for element in app.get("plotly_chart")]
     expected = [json.loads(pio.to_json(go.Figure(styled(figure), _validate=False))) for figure in _sample_figures()]
-    assert len(sent) == 4 and sent == expected
+    assert len(sent) == 5 and sent == expected
     assert sent[1]["data"][0]["y"]["dtype"] == "f4" and sent[2]["data"][0]["x"]["dtype"] == "i1"  # steps: int64
     assert sent[3]["data"][0]["z"]["shape"] == "11, 11" and "layout" in sent[0]["layout"]["template"]
+    assert sent[4]["frames"][0]["data"][0]["z"]["dtype"] == "f4"
 
 
 def test_every_text_takes_the_themes_colour_and_a_projector_gets_larger_text():

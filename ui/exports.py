@@ -40,7 +40,8 @@ def notebook(title: str, math: list[str], link: str, code: str) -> str:
     intro = (f"# {title}\n\nFrom Custom Gradient Lab. The view this notebook reproduces: <{link}>\n\n{formulas}\n\n"
              "Run the cell below: it prints the numbers the page shows.")
     cells = [{"cell_type": "markdown", "id": "view", "metadata": {}, "source": intro},
-             {"cell_type": "code", "id": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": code}]
+             {"cell_type": "code", "id": "code", "metadata": {}, "execution_count": None, "outputs": [],
+              "source": code}]
     metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
                 "language_info": {"name": "python"}}
     return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": metadata, "cells": cells},

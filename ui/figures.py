@@ -20,7 +20,7 @@ from plotly.subplots import make_subplots
 from gradlib.chain import ChainTrace
 from gradlib.custom import BackwardCheck
 from gradlib.fixes import WRONG_REL_ERROR, DescentRun, Log1pexpComparison
-from gradlib.networks import NetworkHistory
+from gradlib.networks import GRID, SNAPSHOT_GRID, NetworkHistory
 from gradlib.training import TrainingHistory, playback_steps
 from ui.plotly_wire import BACKGROUND, INK, MUTED
 
@@ -41,12 +41,15 @@ def _plottable(values) -> np.ndarray:
 
 
 @lru_cache(maxsize=None)
-def _grid_layout(rows: int, cols: int, titles: tuple[str, ...], vertical_spacing: float = 0.14) -> dict:
+def _grid_layout(rows: int, cols: int, titles: tuple[str, ...], vertical_spacing: float = 0.14,
+                 shared_x: bool = False) -> dict:
     """make_subplots' axes and title annotations, computed once per grid (it is the slow part).
     Without Plotly's template, which ``ui.widgets.chart`` adds to every figure. Shared: not to be
-    changed (``_figure`` copies it)."""
-    layout = make_subplots(rows=rows, cols=cols, subplot_titles=titles,
-                           vertical_spacing=vertical_spacing).layout.to_plotly_json()
+    changed (``_figure`` copies it). ``shared_x``: the panels of a column share their x axis
+    (zoomed together), labelled only under the lowest, so a panel's title never sits on the
+    tick labels of the panel above (it did with presenter mode's larger text)."""
+    layout = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=vertical_spacing,
+                           shared_xaxes=shared_x).layout.to_plotly_json()
     layout.pop("template", None)
     return layout
 
@@ -158,23 +161,27 @@ def surrogate_figure(xs: np.ndarray, step_values: np.ndarray, curves: Mapping[st
                         line=dict(color=color, dash="dash")),
                    dict(type="scatter", x=xs, y=_plottable(derivative), mode="lines", name=label, legendgroup=label,
                         showlegend=False, line=dict(color=color), xaxis="x2", yaxis="y2")]
-    base = _grid_layout(1, 2, ("forward step and primitives P(x)", "backward: surrogate derivative g(x)"))
-    return _figure(traces, "surrogates", 380, base, shapes=[_vline(x), _vline(x, "2")])
+    # Two lines each: side by side on a phone, one line each ran into the other.
+    base = _grid_layout(1, 2, ("forward step and<br>primitives P(x)", "backward: surrogate<br>derivative g(x)"))
+    figure = _figure(traces, "surrogates", 400, base, shapes=[_vline(x), _vline(x, "2")])
+    figure["layout"]["margin"]["t"] = 60  # room for the two-line titles
+    return figure
 
 
 TRAINING_PANELS = (("loss", "loss"), ("x", "x (after the update)"), ("grad", "gradient dL/dx"),
                    ("y", "forward output sign(x)"))
 
 
-ANIMATION_FRAMES = 60  # Play: 2 s at 30 frames per second, drawn by the browser from the one figure sent
-FRAME_MS = 33
+ANIMATION_FRAMES = 60  # Play: drawn by the browser from the one figure sent, in 1.5 to 2 s
+FRAME_MS = 16  # one frame a screen refresh (60 Hz) asked: drawn late, a frame takes two (30 a second)
 ANIMATION_BUDGET = 100_000  # numbers in all frames together (~0.5 MB): fewer points per frame with more runs
 
 
-def _animation_controls() -> dict:
+def _animation_controls(redraw: bool = False) -> dict:
     """Plotly's own ▶ Play / Pause buttons over the plots: the browser steps through the figure's
-    frames (no server work), redrawing only the traces, at FRAME_MS per frame."""
-    play = dict(frame=dict(duration=FRAME_MS, redraw=False), transition=dict(duration=0), fromcurrent=False,
+    frames (no server work) at FRAME_MS per frame, redrawing only the traces, or with ``redraw`` the
+    whole plot (Plotly moves only scatter traces between frames: a contour changes only then)."""
+    play = dict(frame=dict(duration=FRAME_MS, redraw=redraw), transition=dict(duration=0), fromcurrent=False,
                 mode="immediate")
     pause = dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0), mode="immediate")
     return dict(type="buttons", direction="left", showactive=False, x=0, y=1.12, xanchor="left", yanchor="bottom",
@@ -195,7 +202,7 @@ def training_figure(histories: Mapping[str, TrainingHistory]) -> dict:
                                name=label, legendgroup=label, showlegend=panel == 0, xaxis=f"x{axis}",
                                yaxis=f"y{axis}", line=dict(color=PALETTE[index % len(PALETTE)])))
             cuts.append((steps, traces[-1]["y"]))  # already plottable: frames only index it
-    base = _grid_layout(2, 2, tuple(title for _, title in TRAINING_PANELS))
+    base = _grid_layout(2, 2, tuple(title for _, title in TRAINING_PANELS), shared_x=True)
     longest = max(len(h) for h in histories.values())
     points = max(2, ANIMATION_BUDGET // (2 * ANIMATION_FRAMES * max(len(cuts), 1)))
     frames = []
@@ -231,23 +238,38 @@ def optimizer_state_figure(history: TrainingHistory) -> dict:
                    yaxis=dict(title=dict(text="value")))
 
 
-def decision_boundary_figure(points: np.ndarray, labels: np.ndarray, grid: np.ndarray,
-                             probability: np.ndarray) -> dict:
-    """P(class 1) over the plane, the 0.5 contour as the boundary, and the training points."""
+def decision_boundary_figure(points: np.ndarray, labels: np.ndarray, history: NetworkHistory) -> dict:
+    """P(class 1) over the plane after the last step, the 0.5 contour as the boundary, and the
+    training points; ▶ Play: the browser draws the boundary at each of the run's snapshot steps
+    (on the coarser SNAPSHOT_GRID), then after the last step, from frames of the one figure sent."""
+    final = history.boundary.astype(np.float32)  # one array for the traces and the last frame: sent once
     # Plotly's RdBu runs blue to red; reversed, P(1) = 1 is blue like the class-1 points.
-    traces = [dict(type="contour", x=grid, y=grid, z=probability, zmin=0, zmax=1, colorscale="RdBu",
+    traces = [dict(type="contour", x=GRID, y=GRID, z=final, zmin=0, zmax=1, colorscale="RdBu",
                    reversescale=True, contours=dict(start=0, end=1, size=0.1), line=dict(width=0), opacity=0.75,
                    name="P(class 1)",
                    colorbar=dict(title=dict(text="P(1)"))),
-              dict(type="contour", x=grid, y=grid, z=probability, showscale=False, name="boundary",
-                   contours=dict(start=0.5, end=0.5, size=1, coloring="lines"), line=dict(color="black", width=2),
-                   colorscale=[[0, "black"], [1, "black"]], hoverinfo="skip")]
+              # Lines coloured by level take the colorscale's colour: the theme's text colour.
+              dict(type="contour", x=GRID, y=GRID, z=final, showscale=False, name="boundary",
+                   contours=dict(start=0.5, end=0.5, size=1, coloring="lines"), line=dict(width=2),
+                   colorscale=[[0, INK], [1, INK]], hoverinfo="skip")]
     for label, color in ((0, "#d62728"), (1, "#1f77b4")):
         chosen = labels == label
         traces.append(dict(type="scatter", x=points[chosen, 0], y=points[chosen, 1], mode="markers",
                            name=f"class {label}", marker=dict(color=color, size=7, line=dict(color=BACKGROUND, width=1))))
-    return _figure(traces, "decision-boundary", 460, xaxis=dict(range=[grid[0], grid[-1]]),
-                   yaxis=dict(range=[grid[0], grid[-1]], scaleanchor="x"))
+    pictures = [*((step, SNAPSHOT_GRID, z) for step, z in zip(history.snapshot_steps.tolist(), history.snapshots)),
+                (history.config.steps, GRID, final)]
+    frames = [dict(name=str(step), data=[dict(type="contour", x=grid, y=grid, z=z) for _ in traces[:2]],
+                   traces=[0, 1], layout=dict(title=dict(text=f"after step {step}")))
+              for step, grid, z in pictures]
+    figure = _figure(traces, "decision-boundary", 460, xaxis=dict(range=[GRID[0], GRID[-1]]),
+                     yaxis=dict(range=[GRID[0], GRID[-1]], scaleanchor="x"),
+                     updatemenus=[_animation_controls(redraw=True)],
+                     # Just above the plot, under the buttons: beside them it ran into Pause on a phone.
+                     title=dict(text=f"after step {history.config.steps}", x=1, xref="paper", xanchor="right",
+                                y=1, yref="paper", yanchor="bottom", pad=dict(b=4)))
+    figure["frames"] = frames
+    figure["layout"]["margin"]["t"] = 70  # room for the buttons above the plot
+    return figure
 
 
 NETWORK_PANELS = (("loss", "loss (cross-entropy)"), ("accuracy", "training accuracy"),
@@ -255,7 +277,8 @@ NETWORK_PANELS = (("loss", "loss (cross-entropy)"), ("accuracy", "training accur
 
 
 def network_curves_figure(histories: Mapping[str, NetworkHistory], steps: int) -> dict:
-    """Loss, accuracy and the first layer's gradient norm against step, one colour per run."""
+    """Loss, accuracy and the first layer's gradient norm against step, one colour per run, on one
+    shared step axis."""
     traces = []
     for index, (label, history) in enumerate(histories.items()):
         for panel, (name, _) in enumerate(NETWORK_PANELS):
@@ -263,7 +286,8 @@ def network_curves_figure(histories: Mapping[str, NetworkHistory], steps: int) -
             traces.append(dict(type="scatter", x=history.step, y=_plottable(getattr(history, name)), mode="lines",
                                name=label, legendgroup=label, showlegend=panel == 0, xaxis=f"x{axis}",
                                yaxis=f"y{axis}", line=dict(color=PALETTE[index % len(PALETTE)])))
-    base = _grid_layout(3, 1, tuple(title for _, title in NETWORK_PANELS), vertical_spacing=0.14)  # room for titles
+    base = _grid_layout(3, 1, tuple(title for _, title in NETWORK_PANELS), vertical_spacing=0.14,  # room for titles
+                        shared_x=True)
     figure = _figure(traces, "network-curves", 560, base)
     _set_axes(figure["layout"], "xaxis", range=[0, max(steps - 1, 1)])
     figure["layout"]["xaxis3"]["title"] = dict(text="step")
@@ -298,7 +322,7 @@ def log1pexp_figure(comparison: Log1pexpComparison, x: float, autodiff_wrong_fro
         if start is not None and end is not None:
             shapes += [dict(type="rect", xref=f"x{axis}", yref=f"y{axis} domain", x0=start, x1=end, y0=0, y1=1,
                             fillcolor=color, opacity=0.08, line=dict(width=0)) for axis in ("", "2")]
-    base = _grid_layout(2, 1, ("dy/dx (float32, log scale)", "relative error against the exact value"))
+    base = _grid_layout(2, 1, ("dy/dx (float32, log scale)", "relative error against the exact value"), shared_x=True)
     return _figure(traces, "log1pexp", 620, base, shapes=shapes,
                    yaxis=dict(base["yaxis"], type="log", exponentformat="power"),
                    yaxis2=dict(base["yaxis2"], type="log", exponentformat="power"),
@@ -336,6 +360,6 @@ def backward_check_figure(check: BackwardCheck, x: float) -> dict:
         shapes.append(dict(type="rect", xref="x2", yref="y2 domain", x0=check.x[start] - half,
                            x1=check.x[end - 1] + half, y0=0, y1=1, fillcolor=BACKWARD_COLOR, opacity=0.1,
                            line=dict(width=0)))
-    base = _grid_layout(2, 1, ("f(x)", "g(x) against f′(x)"))
+    base = _grid_layout(2, 1, ("f(x)", "g(x) against f′(x)"), shared_x=True)
     return _figure(traces, "backward-check", 560, base, shapes=shapes, xaxis2=dict(base["xaxis2"], title=dict(text="x")))
 

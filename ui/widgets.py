@@ -4,14 +4,12 @@ when a link asked for something invalid, the code panel, and charts."""
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from functools import partial
-from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pyarrow as pa
 import streamlit as st
-from streamlit.delta_generator import DeltaGenerator
 
 from ui import plotly_wire
 from ui.exports import is_local, notebook, qr_svg, view_link
@@ -44,13 +42,17 @@ def navigation() -> None:
       shows, as with a mouse, only once the chart is touched (hover) or focused;
     - display math gets a little room on its right: KaTeX draws some symbols (underbraces) ~2 px
       past its box, which then scrolls sideways by those 2 px in a box that takes no keyboard focus
-      (axe: scrollable-region-focusable)."""
+      (axe: scrollable-region-focusable);
+    - a row of metrics (``metric_row``) wraps two to a row on a phone, in smaller digits, where
+      ``st.columns`` would stack them one under another."""
     st.html("""<style>
         [data-testid='stSliderThumbValue'] { color: inherit; }
         .katex-display { padding-right: 0.25rem; }
         [data-testid='stSidebar'] a:focus-visible, [data-testid='stMain'] a:focus-visible,
         [data-testid='stSlider'] [data-rac]:has(> [data-testid='stSliderThumbValue']):has(input:focus-visible) {
             outline: 2px solid currentColor; outline-offset: 2px; }
+        .st-key-metrics > [data-testid='stElementContainer'] { flex: 1 1 7.5rem; min-width: 7.5rem; }
+        @media (max-width: 640px) { .st-key-metrics [data-testid='stMetricValue'] { font-size: 1.6rem; } }
         @media (hover: none) {
             .js-plotly-plot .plotly .modebar > :not(.watermark) { visibility: hidden; }
             .js-plotly-plot .plotly:hover .modebar > *,
@@ -144,6 +146,9 @@ class Controls:
             st.set_page_config(initial_sidebar_state="collapsed")
             st.html(_PRESENTER_CSS)
         self.main = st.container() if self.presenting else self.where
+        # A control that sits on the page beside its chart; in presenter mode the first screen is for
+        # the main controls and the chart, so it moves to the sidebar.
+        self.aside = self.where if self.presenting else st
         self._formulas = st.expander("The math") if self.presenting else st.container()
         self.formulas: list[str] = []  # the LaTeX shown, for the notebook
 
@@ -302,28 +307,25 @@ def _on_grid(raw: list[str], setting: Setting | GridSetting) -> float | None:
         return None
 
 
+class Metric(NamedTuple):
+    label: str
+    value: str
+    delta: str | None = None
+    help: str | None = None
+
+
+def metric_row(*metrics: Metric) -> None:
+    """Metrics side by side: one row on a wide screen, two to a row on a phone (the CSS is in
+    ``navigation``)."""
+    with st.container(horizontal=True, key="metrics"):
+        for metric in metrics:
+            st.metric(metric.label, metric.value, metric.delta, help=metric.help)
+
+
 def cache_in_memory(largest_entry_bytes: int, budget_bytes: int = 32 * 2 ** 20) -> Callable:
     """``st.cache_data`` (by value, a copy per caller) bounded in memory, not only in count: as
     many entries as the largest possible entry fits into the budget. Shared by every visitor."""
     return st.cache_data(max_entries=max(1, budget_bytes // largest_entry_bytes))
-
-
-def play_button(help: str) -> tuple[bool, DeltaGenerator]:
-    """▶ Play, and beside it the slot where ■ Stop shows while a run is played."""
-    play_column, stop_column, _ = st.columns([1, 1, 4])
-    return play_column.button("▶ Play", key="play", help=help), stop_column.empty()
-
-
-@contextmanager
-def playback(stop_slot: DeltaGenerator) -> Iterator[DeltaGenerator]:
-    """While a run plays: a Stop button and a progress bar (yielded), both removed when it ends.
-    Stop needs no handler: any click, on it or on a control, reruns the script, which ends the
-    playing loop at its next Streamlit call."""
-    stop_slot.button("■ Stop", key="stop")
-    progress = st.progress(0.0)
-    yield progress
-    progress.empty()
-    stop_slot.empty()  # the run is over: nothing left to stop
 
 
 def formula_input(controls: Controls, name: str, label: str, default: str, help: str, where) -> Formula | None:
@@ -387,14 +389,14 @@ def chain_check(check: ChainCheck) -> None:
     with right:
         st.markdown("**The trace**: forward from stage 1, backward from stage n (what each `grad` received and "
                     "returned)")
-        st.dataframe(arrow_table({
+        table({
             "stage": [s.stage for s in trace.forward],
             "input x_i": [s.input for s in trace.forward],
             "output f(x_i)": [s.output for s in trace.forward],
             "upstream": [b.upstream for b in reversed(trace.backward)],
             "local f'(x_i)": [b.local_grad for b in reversed(trace.backward)],
             "downstream": [b.downstream for b in reversed(trace.backward)],
-        }), hide_index=True, key="trace")
+        }, key="trace")
     # Wrapped: in the narrow column a line would otherwise scroll sideways, in a box that the
     # keyboard cannot reach (axe: scrollable-region-focusable).
     left.code("\n".join([f"x={s.input:g}\ty={s.output:g}" for s in trace.forward]
@@ -402,13 +404,13 @@ def chain_check(check: ChainCheck) -> None:
                            f"downstream={b.downstream:g}" for b in trace.backward]
                         + [f"\nfinal dy/dx={trace.dydx:g}"]), language="text", wrap_lines=True)
     right.markdown("**The same dy/dx four ways**")
-    right.dataframe(arrow_table({
+    table({
         "method": [e.label for e in check.estimates],
-        "dy/dx": [f"{e.value:.9g}" for e in check.estimates],
+        "dy/dx": [f"{e.value:.9g}" for e in check.estimates],  # text: all 9 digits, to compare the four
         "relative error vs closed form": ["(reference)" if e.method == "closed_form" else
                                           "n/a (not finite)" if np.isnan(e.rel_error) else f"{e.rel_error:.2e}"
                                           for e in check.estimates],
-    }), hide_index=True, key="checks")
+    }, key="checks", where=right)
 
 
 def code_panel(code: str, controls: Controls) -> None:
@@ -438,11 +440,32 @@ def code_panel(code: str, controls: Controls) -> None:
                         width="content", alt="QR code of the link shown beside it")
 
 
-def arrow_table(columns: Mapping[str, Sequence | np.ndarray]) -> pa.Table:
+def _arrow_table(columns: Mapping[str, Sequence | np.ndarray]) -> pa.Table:
     """Columns as an Arrow table for ``st.dataframe``, which sends one as it is (a pandas DataFrame
     it converts to Arrow first). NaN becomes a missing value, as in that conversion, so a table
     shows what it showed when it was built with pandas."""
     return pa.table({name: pa.array(values, from_pandas=True) for name, values in columns.items()})
+
+
+TABLE_NUMBER_FORMAT = "%.4g"  # 4 significant digits: a table fits a phone; the code panel and downloads keep all
+
+
+def table(columns: Mapping[str, Sequence | np.ndarray], key: str, formats: Mapping[str, str] | None = None,
+          where=None) -> None:
+    """A table whose first column says what each row is: pinned, so it stays in view when the
+    table scrolls sideways (a phone), and real numbers shown at 4 significant digits unless
+    ``formats`` gives a column its own (Streamlit's number formats, "%.10g", "percent")."""
+    data = _arrow_table(columns)
+    config = {}
+    for index, field in enumerate(data.schema):
+        pinned = True if index == 0 else None
+        if pa.types.is_floating(field.type) or pa.types.is_integer(field.type):
+            default = TABLE_NUMBER_FORMAT if pa.types.is_floating(field.type) else None
+            config[field.name] = st.column_config.NumberColumn(
+                pinned=pinned, format=(formats or {}).get(field.name, default))
+        elif pinned:
+            config[field.name] = st.column_config.Column(pinned=True)
+    (where or st).dataframe(data, hide_index=True, key=key, column_config=config)
 
 
 def chart(figure: dict, key: str, alt: str, where=None) -> None:
