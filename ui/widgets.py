@@ -48,6 +48,7 @@ def navigation() -> None:
     st.html("""<style>
         [data-testid='stSliderThumbValue'] { color: inherit; }
         .katex-display { padding-right: 0.25rem; }
+        [class*='st-key-math_'] .katex-display { margin: 0.25em 0; }
         [data-testid='stSidebar'] a:focus-visible, [data-testid='stMain'] a:focus-visible,
         [data-testid='stSlider'] [data-rac]:has(> [data-testid='stSliderThumbValue']):has(input:focus-visible) {
             outline: 2px solid currentColor; outline-offset: 2px; }
@@ -113,6 +114,24 @@ def _short(raw: Sequence[str]) -> str:
     return text if len(text) <= 40 else text[:37] + "…"
 
 
+def _equations(latex: str) -> list[str]:
+    """The equations of a display formula: its parts between top-level ``\\qquad`` (not inside
+    braces), each without the comma that separated it from the next."""
+    parts, depth, start, index = [], 0, 0, 0
+    while index < len(latex):
+        if latex[index] == "\\" and latex[index + 1:index + 2] in ("{", "}"):
+            index += 2  # an escaped brace is drawn, it does not group
+            continue
+        depth += {"{": 1, "}": -1}.get(latex[index], 0)
+        if depth == 0 and latex.startswith(r"\qquad", index):
+            parts.append(latex[start:index])
+            index = start = index + len(r"\qquad")
+            continue
+        index += 1
+    parts.append(latex[start:])
+    return [part.strip().removesuffix(",").strip() for part in parts if part.strip()]
+
+
 class Controls:
     """The page's widgets: their state is the page's own, their values are in the link.
 
@@ -153,8 +172,13 @@ class Controls:
         self.formulas: list[str] = []  # the LaTeX shown, for the notebook
 
     def math(self, latex: str) -> None:
-        """A formula of the page (folded away in presenter mode), kept for the notebook download."""
-        self._formulas.latex(latex)
+        """A formula of the page (folded away in presenter mode), kept for the notebook download.
+        Its equations (separated by ``\\qquad``) are drawn side by side and wrap onto the next line
+        where the column is too narrow (a phone), instead of running out of view."""
+        with self._formulas.container(horizontal=True, horizontal_alignment="center", gap="medium",
+                                      key=f"math_{len(self.formulas)}"):
+            for equation in _equations(latex):
+                st.latex(equation, width="content")
         self.formulas.append(latex)
 
     def link(self) -> str:
