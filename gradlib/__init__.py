@@ -25,7 +25,7 @@ from gradlib.multivar import (
     BIVARIATE, MAX_GRID_POINTS, POINT_X, POINT_Y, divide, gradient_field, hypot, multiply, partial_derivatives,
 )
 from gradlib.networks import (
-    DATASETS, GRID, HIDDEN, NETWORK_LEARNING_RATE, NETWORK_STEPS, REAL_VALUED, SEED, NetworkConfig, NetworkHistory,
+    DATASETS, GRID, HIDDEN, MAX_HISTORY_BYTES, NETWORK_LEARNING_RATE, NETWORK_STEPS, REAL_VALUED, SEED, NetworkConfig, NetworkHistory,
     make_dataset, train_network,
 )
 from gradlib.settings import GridSetting, Setting
@@ -44,7 +44,7 @@ __all__ = [
     "surrogate_entry",
     "BIVARIATE", "CHAIN_X", "DATASETS", "DEPTH", "DESCENT_LEARNING_RATE", "DESCENT_STEPS", "DESCENT_X0", "DTYPES",
     "ELEMENTARY", "GRID", "HIDDEN", "LEARNING_RATE", "LOG1PEXP_X", "MAX_DEPTH", "MAX_GRID_POINTS", "MAX_STEPS",
-    "MULTIPLIER", "NETWORK_LEARNING_RATE", "NETWORK_STEPS", "OPTIMIZERS", "PARAMETERS", "POINT_X", "POINT_Y",
+    "MAX_HISTORY_BYTES", "MULTIPLIER", "NETWORK_LEARNING_RATE", "NETWORK_STEPS", "OPTIMIZERS", "PARAMETERS", "POINT_X", "POINT_Y",
     "REAL_VALUED", "SEED", "STEPS", "SURROGATES", "SURROGATE_X", "TARGET", "TRAINING_STEPS", "WRONG_REL_ERROR",
     "X0", "ChainCheck", "ChainTrace", "GridSetting", "Log1pexpComparison", "NetworkConfig", "NetworkHistory",
     "Setting", "SurrogateProfile", "TrainingConfig", "TrainingHistory", "backward_stages", "binary_custom_gradient",

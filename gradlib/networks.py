@@ -44,6 +44,9 @@ SNAPSHOTS = 30  # pictures of the boundary in a run, for Play: during training, 
 # Every third point of GRID (21 × 21): the 29 pictures cost the default run ~2 ms of CPU (on GRID, 11 ms),
 # and sending them (two contours a frame) ~2 ms more; on every other point the page cost 36 ms a seed.
 SNAPSHOT_GRID = GRID[::3]
+# The largest history, pickled, which bounds the pages' caches in memory (tests/test_limits.py measures
+# it): 4 columns of 8-byte numbers per step, the boundary in float64, its pictures in float32, a few kB.
+MAX_HISTORY_BYTES = 4 * 8 * NETWORK_STEPS.high + 8 * GRID.size ** 2 + 4 * SNAPSHOTS * SNAPSHOT_GRID.size ** 2 + 4096
 REAL_VALUED = "tanh_reference"  # in place of a surrogate id: a real-valued tanh network to compare with
 MAX_IDLE_NETWORKS = 16  # graph-compiled network trainers kept for reuse (~1 MB each at 128 units)
 

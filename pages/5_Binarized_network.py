@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from ui.widgets import (Controls, Metric, chart, code_panel, metric_row, page_header, surrogate_formula, table,
-                        what_to_try)
+from ui.widgets import (Controls, Metric, cache_in_memory, chart, code_panel, metric_row, page_header,
+                        surrogate_formula, table, what_to_try)
 
 MAX_COMPARED = 6  # networks trained side by side, this one included
 
@@ -12,8 +12,8 @@ page_header("network", "A small network whose hidden units output only ±1. The 
             "makes training possible.")
 
 # Loaded after the header: the first page after the server started loads TensorFlow there, behind a note.
-from gradlib import (CUSTOM, DATASETS, HIDDEN, MULTIPLIER, NETWORK_LEARNING_RATE, NETWORK_STEPS, OPTIMIZERS,
-                     REAL_VALUED, SEED, SURROGATES, NetworkConfig, NetworkHistory, make_dataset,
+from gradlib import (CUSTOM, DATASETS, HIDDEN, MAX_HISTORY_BYTES, MULTIPLIER, NETWORK_LEARNING_RATE, NETWORK_STEPS,
+                     OPTIMIZERS, REAL_VALUED, SEED, SURROGATES, NetworkConfig, NetworkHistory, make_dataset,
                      surrogate_entry, train_network)
 from ui import figures, snippets
 
@@ -43,7 +43,7 @@ def config_for(surrogate: str) -> NetworkConfig:
                          seed=seed)
 
 
-@st.cache_data(max_entries=256)
+@cache_in_memory(largest_entry_bytes=MAX_HISTORY_BYTES)
 def trained(config: NetworkConfig) -> NetworkHistory:
     """Cached by value (a copy per caller): the same settings train once per server."""
     return train_network(config)

@@ -91,6 +91,16 @@ def test_a_compiled_trainer_leaves_nothing_in_the_gradient_registry():
     assert len(set(registry) - before) == 1  # what an ordinary trace leaves, and gradlib.compiled removes
 
 
+def test_the_network_cache_bound_holds_the_largest_history():
+    import pickle
+
+    largest = gradlib.train_network(gradlib.NetworkConfig(
+        dataset="spirals", surrogate="custom", backward="4*sigmoid(4*x)*(1 - sigmoid(4*x)) + 0*exp(-x**2)/(1 + x**2)",
+        hidden=128,
+        steps=gradlib.NETWORK_STEPS.high))
+    assert len(pickle.dumps(largest)) <= gradlib.MAX_HISTORY_BYTES  # the bound pages/5_Binarized_network.py uses
+
+
 def test_the_training_cache_bound_holds_the_largest_history():
     import pickle
 
