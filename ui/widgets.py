@@ -340,7 +340,7 @@ class Metric(NamedTuple):
 
 def metric_row(*metrics: Metric) -> None:
     """Metrics side by side: one row on a wide screen, two to a row on a phone (the CSS is in
-    ``navigation``)."""
+    ``navigation``). One row per page: its key is the CSS's hook."""
     with st.container(horizontal=True, key="metrics"):
         for metric in metrics:
             st.metric(metric.label, metric.value, metric.delta, help=metric.help)
