@@ -106,7 +106,9 @@ class Visit:
         self.console_errors: list[str] = []
         self.hosts: set[str] = set()
         page.on("console", self._on_console)
-        page.on("request", lambda request: self.hosts.add(urlparse(request.url).hostname or request.url))
+        # A blob: URL (the page's own script, for a component) names the page that made it: its host.
+        page.on("request", lambda request: self.hosts.add(
+            urlparse(request.url.removeprefix("blob:")).hostname or request.url))
 
     def _on_console(self, message) -> None:
         # Opened at /Page, Streamlit's frontend first probes /Page/_stcore/health and host-config,
@@ -298,6 +300,32 @@ def test_training_play_is_drawn_by_the_browser(visit):
           f"{(len(times) - 1) / ((times[-1] - times[0]) / 1e3):.1f} frames per second drawn by the browser")
     assert visit.metric("steps run") == "2000 / 2000"
     visit.screenshot("training_after_play")
+    visit.assert_clean()
+
+
+def test_play_and_pause_are_buttons_a_keyboard_reaches_and_presses(visit):
+    """Plotly draws ▶ Play / ❚❚ Pause as SVG that takes no focus; ui.widgets makes them buttons:
+    focusable, named, pressed with Enter, and drawn with a thicker outline when focused."""
+    page = visit.open("training")
+    visit.charts_drawn()
+    play = page.locator(".st-key-training_chart .updatemenu-button").filter(has_text="Play")
+    expect(play).to_have_attribute("tabindex", "0")
+    expect(play).to_have_attribute("role", "button")
+    chart = page.locator(".st-key-training_chart .js-plotly-plot")
+    chart.evaluate("div => { window.__frames = 0; div.on('plotly_animatingframe', () => window.__frames++);"
+                   "window.__done = new Promise(resolve => div.on('plotly_animated', resolve)); }")
+    page.keyboard.press("Tab")  # the keyboard's focus ring from here on (focus-visible)
+    play.focus()
+    page.keyboard.press("Enter")
+    page.evaluate("window.__done")
+    assert page.evaluate("window.__frames") == 60  # ui.figures.ANIMATION_FRAMES
+    assert play.evaluate("button => button === document.activeElement")
+    assert play.evaluate("button => getComputedStyle(button.querySelector('rect')).strokeWidth") == "3px"
+    # Also in presenter mode, where the sidebar (which holds the component) is folded away.
+    page = visit.open("network", "present=1")
+    visit.charts_drawn()
+    expect(page.locator(".st-key-boundary_chart .updatemenu-button").filter(has_text="Play")).to_have_attribute(
+        "tabindex", "0")
     visit.assert_clean()
 
 

@@ -492,12 +492,45 @@ def table(columns: Mapping[str, Sequence | np.ndarray], key: str, formats: Mappi
     (where or st).dataframe(data, hide_index=True, key=key, column_config=config)
 
 
+# Plotly draws its ▶ Play / ❚❚ Pause as SVG shapes that take no keyboard focus. This makes each one
+# a button a keyboard reaches (Tab), presses (Enter or Space) and shows focused. Trusted, fixed code:
+# nothing in it comes from a visitor.
+_KEYBOARD_BUTTONS_JS = """
+export default function() {
+    const enable = () => {
+        for (const button of document.querySelectorAll('.updatemenu-button:not([tabindex])')) {
+            button.setAttribute('tabindex', '0');
+            button.setAttribute('role', 'button');
+            button.setAttribute('aria-label', button.textContent.trim());
+            button.addEventListener('keydown', event => {
+                if (event.key !== 'Enter' && event.key !== ' ') return;
+                event.preventDefault();
+                button.dispatchEvent(new MouseEvent('click', {bubbles: true}));
+            });
+        }
+    };
+    enable();
+    const observer = new MutationObserver(enable);  // charts are drawn, and redrawn, after this runs
+    observer.observe(document.body, {childList: true, subtree: true});
+    return () => observer.disconnect();
+}
+"""
+_KEYBOARD_BUTTONS_CSS = """<style>
+    .updatemenu-button:focus { outline: none; }
+    .updatemenu-button:focus-visible rect { stroke: currentColor !important; stroke-width: 3px !important; }
+    </style>"""
+
+
 def chart(figure: dict, key: str, alt: str, where=None) -> None:
     """A Plotly chart of a figure dict from ``ui.figures``, keyed ``<key>_chart`` so it never
     clashes with a control's key (its CSS class is then ``st-key-<key>_chart``, which the browser
     tests use), with ``alt`` under it: one sentence saying what it shows and its key number (the
     chart's text alternative). Its text takes the theme's colour, larger in presenter mode; the
     toolbar's camera saves it as SVG, drawn by the browser."""
+    if "frames" in figure:  # Plotly's Play
+        with st.sidebar:  # it draws nothing, but its element would add a gap on the page
+            st.components.v2.component("cgl.keyboard_buttons", js=_KEYBOARD_BUTTONS_JS)(key=f"{key}_keyboard")
+        st.html(_KEYBOARD_BUTTONS_CSS)
     figure = styled(figure, large=st.session_state.get(_PRESENTING, False))
     config = dict(PLOTLY_CONFIG, toImageButtonOptions={"format": "svg", "filename": key})
     with (where or st).container():
