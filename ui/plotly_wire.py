@@ -91,7 +91,7 @@ def _encode_arrays(value: object, encoded: dict[int, dict | np.ndarray]) -> None
 def sendable(figure: dict) -> BaseFigure:
     """The figure completed in place (typed arrays, Plotly's default template: pass a new figure
     each time) and wrapped for ``st.plotly_chart``."""
-    _encode_arrays(figure, {})  # the arrays live until the call returns: their ids stay unique
+    _encode_arrays(figure, {})  # the figure's arrays all exist when it starts, so no two share an id
     figure["layout"].setdefault("template", _plotly_template())
     return _SentAsIs(figure)
 
