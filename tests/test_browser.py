@@ -283,28 +283,43 @@ def test_malformed_link_falls_back_with_a_note(visit):
     visit.assert_clean()
 
 
+# While Plotly's ▶ Play runs in a chart: when each frame starts, the contours drawn then (the frame
+# before; empty in a chart without contours), and the script runs the server started meanwhile.
+WATCH_PLAY = """div => {
+    window.__frames = [];
+    div.on('plotly_animatingframe', () => window.__frames.push(
+        [performance.now(), div.querySelector('.contourlayer')?.innerHTML ?? '']));
+    window.__done = new Promise(resolve => div.on('plotly_animated', resolve));
+    const app = document.querySelector("[data-testid='stApp']");
+    window.__runs = 0;
+    new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running') window.__runs++; })
+        .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+
+
+def play(page: Page, chart_key: str, press=None) -> tuple[list[float], list[str], int]:
+    """Press ▶ Play in the chart (a click, or ``press(button)``) and wait until the animation ends:
+    when each frame started, the contours drawn then, and the script runs started meanwhile.
+    The frames drawn per second are printed."""
+    page.locator(f".st-key-{chart_key} .js-plotly-plot").evaluate(WATCH_PLAY)
+    button = page.locator(f".st-key-{chart_key} .updatemenu-button").filter(has_text="Play")
+    (press or (lambda b: b.click()))(button)
+    page.evaluate("window.__done")
+    frames = page.evaluate("window.__frames")
+    times = [time for time, _ in frames]
+    print(f"Play: {len(times)} frames in {(times[-1] - times[0]) / 1e3:.2f} s, "
+          f"{(len(times) - 1) / ((times[-1] - times[0]) / 1e3):.1f} frames per second drawn by the browser")
+    return times, [drawing for _, drawing in frames], page.evaluate("window.__runs")
+
+
 def test_training_play_is_drawn_by_the_browser(visit):
     """Plotly's ▶ Play in the chart steps through the figure's frames in the browser: every frame is
     drawn, and the server runs nothing meanwhile (no rerun). Frames per second are reported."""
     page = visit.open("training", "steps=2000")
     visit.charts_drawn()
-    chart = page.locator(".st-key-training_chart .js-plotly-plot")
-    chart.evaluate("""div => {
-        window.__frames = [];
-        div.on('plotly_animatingframe', () => window.__frames.push(performance.now()));
-        window.__done = new Promise(resolve => div.on('plotly_animated', resolve));
-        const app = document.querySelector("[data-testid='stApp']");
-        window.__runs = 0;  // script runs started on the server while the browser plays
-        new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running') window.__runs++; })
-            .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
-    }""")
-    page.locator(".st-key-training_chart .updatemenu-button").filter(has_text="Play").click()
-    page.evaluate("window.__done")
-    times = page.evaluate("window.__frames")
-    assert page.evaluate("window.__runs") == 0  # no server work while it plays
+    times, _, runs = play(page, "training_chart")
+    assert runs == 0  # no server work while it plays
     assert len(times) == 60  # ui.figures.ANIMATION_FRAMES: all of them drawn
-    print(f"Play: {len(times)} frames in {(times[-1] - times[0]) / 1e3:.2f} s, "
-          f"{(len(times) - 1) / ((times[-1] - times[0]) / 1e3):.1f} frames per second drawn by the browser")
     assert visit.metric("steps run") == "2000 / 2000"
     visit.screenshot("training_after_play")
     visit.assert_clean()
@@ -315,19 +330,19 @@ def test_play_and_pause_are_buttons_a_keyboard_reaches_and_presses(visit):
     focusable, named, pressed with Enter, and drawn with a thicker outline when focused."""
     page = visit.open("training")
     visit.charts_drawn()
-    play = page.locator(".st-key-training_chart .updatemenu-button").filter(has_text="Play")
-    expect(play).to_have_attribute("tabindex", "0")
-    expect(play).to_have_attribute("role", "button")
-    chart = page.locator(".st-key-training_chart .js-plotly-plot")
-    chart.evaluate("div => { window.__frames = 0; div.on('plotly_animatingframe', () => window.__frames++);"
-                   "window.__done = new Promise(resolve => div.on('plotly_animated', resolve)); }")
-    page.keyboard.press("Tab")  # the keyboard's focus ring from here on (focus-visible)
-    play.focus()
-    page.keyboard.press("Enter")
-    page.evaluate("window.__done")
-    assert page.evaluate("window.__frames") == 60  # ui.figures.ANIMATION_FRAMES
-    assert play.evaluate("button => button === document.activeElement")
-    assert play.evaluate("button => getComputedStyle(button.querySelector('rect')).strokeWidth") == "3px"
+    button = page.locator(".st-key-training_chart .updatemenu-button").filter(has_text="Play")
+    expect(button).to_have_attribute("tabindex", "0")
+    expect(button).to_have_attribute("role", "button")
+
+    def press_with_the_keyboard(play_button) -> None:
+        page.keyboard.press("Tab")  # the keyboard's focus ring from here on (focus-visible)
+        play_button.focus()
+        page.keyboard.press("Enter")
+
+    times, _, _ = play(page, "training_chart", press_with_the_keyboard)
+    assert len(times) == 60  # ui.figures.ANIMATION_FRAMES
+    assert button.evaluate("button => button === document.activeElement")
+    assert button.evaluate("button => getComputedStyle(button.querySelector('rect')).strokeWidth") == "3px"
     # Also in presenter mode, where the sidebar (which holds the component) is folded away.
     page = visit.open("network", "present=1")
     visit.charts_drawn()
@@ -414,27 +429,12 @@ def test_network_share_link_and_play_drawn_by_the_browser(visit):
     chart = page.locator(".st-key-boundary_chart .js-plotly-plot")
     expect(chart.locator(".gtitle")).to_have_text("after step 400")
     before = chart.locator(".contourlayer").inner_html()
-    chart.evaluate("""div => {
-        window.__frames = [];  // when each frame starts, and the contours drawn then (the frame before)
-        div.on('plotly_animatingframe', () => window.__frames.push(
-            [performance.now(), div.querySelector('.contourlayer').innerHTML]));
-        window.__done = new Promise(resolve => div.on('plotly_animated', resolve));
-        const app = document.querySelector("[data-testid='stApp']");
-        window.__runs = 0;  // script runs started on the server while the browser plays
-        new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running') window.__runs++; })
-            .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
-    }""")
-    page.locator(".st-key-boundary_chart .updatemenu-button").filter(has_text="Play").click()
-    page.evaluate("window.__done")
-    frames = page.evaluate("window.__frames")
-    assert page.evaluate("window.__runs") == 0  # no server work while it plays
-    assert len(frames) == len(expected.snapshot_steps) + 1  # every snapshot, then the final boundary
-    times, drawings = [time for time, _ in frames], [drawing for _, drawing in frames]
-    assert len(set(drawings[1:])) == len(frames) - 1  # each frame redrew the contours: all differ
+    times, drawings, runs = play(page, "boundary_chart")
+    assert runs == 0  # no server work while it plays
+    assert len(times) == len(expected.snapshot_steps) + 1  # every snapshot, then the final boundary
+    assert len(set(drawings[1:])) == len(times) - 1  # each frame redrew the contours: all differ
     assert chart.locator(".contourlayer").inner_html() == before  # it ends on the final boundary
     expect(chart.locator(".gtitle")).to_have_text("after step 400")
-    print(f"Play: {len(times)} frames in {(times[-1] - times[0]) / 1e3:.2f} s, "
-          f"{(len(times) - 1) / ((times[-1] - times[0]) / 1e3):.1f} frames per second drawn by the browser")
     visit.screenshot("network_after_play")
     visit.assert_clean()
 
