@@ -23,16 +23,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from streamlit import config  # noqa: E402
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from streamlit.runtime.scriptrunner.script_cache import ScriptCache  # noqa: E402
+from streamlit.testing.v1 import AppTest, app_test, local_script_runner  # noqa: E402
 
 from ui import server  # noqa: E402
 
 server.act_as_server()  # measure the pages as server.py runs them (ui/server.py's tuning)
 
-# A server compiles each page once and keeps the bytecode; AppTest compiles it again on every
-# run, and with "magic" on that means rewriting its syntax tree each time. The app uses no
-# magic (.streamlit/config.toml turns it off), so turn it off here too and measure the page.
+# A server compiles each page once and keeps the bytecode (one ScriptCache for the runtime);
+# AppTest makes a new cache, so compiles every script again, on every run (~1 ms of a chain-rule
+# rerun). Share one, as a server does. With "magic" on, compiling also rewrites the syntax tree;
+# the app uses no magic (.streamlit/config.toml turns it off), so turn it off here too.
 config.set_option("runner.magicEnabled", False)
+_SCRIPT_CACHE = ScriptCache()
+app_test.ScriptCache = local_script_runner.ScriptCache = lambda: _SCRIPT_CACHE
 
 # page, the control moved, and the values it takes: every value is new, so nothing comes from a
 # cache and each figure is the cost of real work (the pages cache by value, so a class that
