@@ -1,6 +1,5 @@
 """Training a variable through a surrogate gradient with any Keras optimizer."""
 
-import pandas as pd
 import streamlit as st
 
 from ui.widgets import (Controls, Metric, cache_in_memory, chart, code_panel, metric_row, page_header,
@@ -16,6 +15,7 @@ import gradlib
 from gradlib import (CUSTOM, LEARNING_RATE, MULTIPLIER, OPTIMIZERS, SURROGATES, TARGET, TRAINING_STEPS, X0,
                      TrainingConfig, TrainingHistory, surrogate_entry)
 from ui import figures, snippets
+from ui.exports import csv_text
 
 controls = Controls("training")
 optimizer = controls.choice("optimizer", "Optimizer", list(OPTIMIZERS), "adam")
@@ -106,7 +106,7 @@ with right:
            "x": history.x[every_tenth], "y": history.y[every_tenth]}, key="table")
     # Built on every run, not on click: Streamlit 1.67 drops a file built on click when another
     # session's run ends before the browser fetched it (24 of 30 downloads answered 404 in a class).
-    st.download_button("Download the history (CSV)", pd.DataFrame(history.columns()).to_csv(index=False),
+    st.download_button("Download the history (CSV)", csv_text(history.columns()),
                        file_name=f"training_{surrogate}_{optimizer}.csv", mime="text/csv", key="download",
                        on_click="ignore")
 

@@ -4,6 +4,7 @@ import json
 import re
 
 import nbformat
+import numpy as np
 import zxingcpp
 from PIL import Image
 
@@ -58,3 +59,16 @@ def test_the_notebook_is_valid_nbformat_4_5_and_its_code_runs():
     assert cell.cell_type == "code" and cell.source == code
     assert run_code(cell.source) == "dy/dx = 1024\n"
     assert json.loads(text)["metadata"]["kernelspec"]["name"] == "python3"
+
+
+def test_csv_is_what_pandas_writes():
+    """The Training page's download, against pandas' ``to_csv`` (what it used before): a real run,
+    and the awkward values (NaN, ±inf, -0.0, tiny and huge numbers)."""
+    import pandas as pd
+
+    import gradlib
+
+    history = gradlib.train(gradlib.TrainingConfig(steps=30))
+    awkward = {"step": np.arange(6), "value": np.array([np.nan, np.inf, -np.inf, -0.0, 1e-300, 1.7976931348623157e308])}
+    for columns in (history.columns(), awkward):
+        assert exports.csv_text(columns) == pd.DataFrame(columns).to_csv(index=False)

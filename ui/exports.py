@@ -1,12 +1,16 @@
-"""What a page hands out besides its view: the link as a QR code and the code panel as a notebook.
-No Streamlit here (unit-tested); ui.widgets shows them."""
+"""What a page hands out besides its view: the link as a QR code, the code panel as a notebook, and
+data as CSV. No Streamlit here (unit-tested); ui.widgets and the pages show them."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from functools import lru_cache
+from typing import Mapping
 from urllib.parse import urlencode, urlsplit
 
+import numpy as np
 import segno
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
@@ -46,3 +50,20 @@ def notebook(title: str, math: list[str], link: str, code: str) -> str:
                 "language_info": {"name": "python"}}
     return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": metadata, "cells": cells},
                       indent=1, ensure_ascii=False)
+
+
+def csv_text(columns: Mapping[str, np.ndarray]) -> str:
+    """Columns of equal length as CSV, a header row then one row per index, numbers as Python
+    writes them (the shortest text that reads back as the same float64) and NaN as an empty
+    field: what pandas' ``to_csv`` writes, in half its time (built on every Training page run)."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(zip(*(_csv_values(np.asarray(values)) for values in columns.values())))
+    return text.getvalue()
+
+
+def _csv_values(values: np.ndarray) -> list:
+    if values.dtype.kind == "f" and np.isnan(values).any():
+        return np.where(np.isnan(values), None, values).tolist()  # None: csv writes an empty field
+    return values.tolist()
