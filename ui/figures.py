@@ -213,7 +213,8 @@ def training_figure(histories: Mapping[str, TrainingHistory]) -> dict:
         for steps, values in cuts:
             length = min(end, len(steps))
             if length not in shown_for:
-                shown = np.unique(np.linspace(0, length - 1, points).astype(int)) if length else np.arange(0)
+                # Every point of a short cut: a slice, so its arrays are views (nothing copied).
+                shown = slice(length) if length <= points else np.unique(np.linspace(0, length - 1, points).astype(int))
                 shown_for[length] = shown, steps[shown]
             shown, shown_steps = shown_for[length]
             data.append(dict(type="scatter", x=shown_steps, y=values[shown]))
