@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 import tensorflow as tf
 
-from ui.widgets import Controls, chart, code_panel, page_header, table, what_to_try
+from ui.widgets import Controls, chart, code_panel, on_a_phone, page_header, table, what_to_try
 
 MAX_SHOWN = 6  # surrogates overlaid at once: more is unreadable, and each costs a curve per panel
 
@@ -80,8 +80,10 @@ for surrogate in chosen:
 st.header(f"At x = {x:g}")
 table({name: [row[name] for row in rows] for name in rows[0]}, key="at_x",
       formats={"surrogate gradient (tape)": "%.10g"})  # what the tape returned, to every digit
-chart(figures.surrogate_figure(np.linspace(-3.0, 3.0, 601), step_values, plotted, x), key="surrogates",
-      alt=f"Left: the {forward} step and each surrogate's primitive P(x); right: each surrogate derivative g(x) "
+stacked = on_a_phone()
+chart(figures.surrogate_figure(np.linspace(-3.0, 3.0, 601), step_values, plotted, x, stacked), key="surrogates",
+      alt=f"{'Top' if stacked else 'Left'}: the {forward} step and each surrogate's primitive P(x); "
+          f"{'bottom' if stacked else 'right'}: each surrogate derivative g(x) "
           f"against the true derivative, 0. At x = {x:g}: "
           + "; ".join(f"{row['surrogate']} g = {row['surrogate gradient (tape)']:.4g}" for row in rows) + ".")
 st.caption(f"The jump of {forward} is {step.jump:g}: a surrogate whose area equals it scales gradients like the "

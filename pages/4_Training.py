@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui.widgets import (Controls, Metric, cache_in_memory, chart, code_panel, metric_row, page_header,
+from ui.widgets import (Controls, Metric, cache_in_memory, chart, code_panel, metric_row, on_a_phone, page_header,
                         surrogate_formula, table, what_to_try)
 
 MAX_COMPARED = 6  # runs overlaid in compare mode, the main run included
@@ -82,7 +82,7 @@ if history.stopped:
     st.error(history.stopped, icon="⚠️")
 
 # ▶ Play is Plotly's, in the chart: the whole run is sent once and the browser draws it step by step.
-chart(figures.training_figure(runs), key="training",
+chart(figures.training_figure(runs, stacked=on_a_phone()), key="training",
       alt=f"Loss, x, the gradient and sign(x) against step for {len(runs)} run(s): x goes from {x0:g} to "
           f"{history.x[-1]:.6g} in {len(history)} steps, and the loss ends at {history.loss[-1]:.6g}. ▶ Play in "
           "the chart draws the runs step by step.")

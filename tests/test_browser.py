@@ -667,8 +667,10 @@ VIEWPORTS = {
     # A 1280×720 projector at 150% zoom: 853×480 CSS px drawn at 1.5 device px each
     # (device_scale_factor alone is not zoom: it keeps the CSS viewport at 1280×720).
     "projector": {"viewport": {"width": 853, "height": 480}, "device_scale_factor": 1.5},
+    # A phone's browser says so (ui.widgets.on_a_phone): Chrome's User-Agent on Android.
     "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
-              "has_touch": True},
+              "has_touch": True, "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 "
+                                               "(KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"},
 }
 # The app follows the system's theme (.streamlit/config.toml sets no theme.base): Playwright's
 # color_scheme picks it, with Streamlit's normal chrome (unlike ?embed=true&embed_options=dark_theme).
@@ -757,14 +759,17 @@ LAYOUT = """() => {
     const charts = [...document.querySelectorAll("[data-testid='stPlotlyChart']")].map(chart => {
         const box = chart.getBoundingClientRect();
         return {key: [...chart.closest("[class*='st-key-']")?.classList ?? []].find(c => c.startsWith("st-key-")),
-                top: box.top + scrollY, bottom: box.bottom + scrollY, left: box.left, right: box.right, width: box.width};
+                top: box.top + scrollY, bottom: box.bottom + scrollY, left: box.left, right: box.right, width: box.width,
+                // each panel's share of the plotting width (Plotly's x axis domains): 1 when it has a row of its own
+                panels: Object.entries(chart.querySelector(".js-plotly-plot")?._fullLayout ?? {})
+                    .filter(([name]) => /^xaxis[0-9]*$/.test(name)).map(([, axis]) => axis.domain[1] - axis.domain[0])};
     });
     const style = getComputedStyle(block);
     return {page: [document.documentElement.scrollWidth, document.documentElement.clientWidth],
             main: [main.scrollWidth, main.clientWidth],
             column: block.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight),
             charts,
-            toolbars: [...document.querySelectorAll(".modebar-group")].filter(group =>
+            toolbars: [...document.querySelectorAll(".modebar-group, [data-testid='stElementToolbar']")].filter(group =>
                 group.checkVisibility({opacityProperty: true, visibilityProperty: true})).length,
             background: getComputedStyle(document.querySelector("[data-testid='stApp']")).backgroundColor};
 }"""
@@ -866,8 +871,11 @@ def test_page_fits_the_viewport_and_passes_axe(survey, page_id, view, theme):
         for a, b in zip(layout["charts"], layout["charts"][1:]):
             if b["top"] < a["bottom"] - 1:
                 problems.append(f"{a['key']} and {b['key']} share a row")
-    if layout["toolbars"]:  # Plotly's toolbar only on hover (or a touch), also on a touch screen
-        problems.append(f"{layout['toolbars']} Plotly toolbar groups shown with no pointer on a chart")
+        for chart in layout["charts"]:  # and in a chart of several panels, one panel per row
+            if any(share < 0.95 for share in chart["panels"]):
+                problems.append(f"{chart['key']}'s panels share a row: widths {chart['panels']} of the chart's")
+    if layout["toolbars"]:  # Plotly's and a table's toolbar only on hover (or a touch), also on a touch screen
+        problems.append(f"{layout['toolbars']} chart or table toolbars shown with no pointer on them")
     known = KNOWN_TITLE_OVERLAPS.get((page_id, view), ())
     overlaps = [o for o in result["overlaps"] if not any(f'"{title}' in o or f'{title}"' in o for title in known)]
     if overlaps:

@@ -149,6 +149,30 @@ def test_network_curves_share_one_step_axis_numbered_at_the_bottom():
     assert all(layout[f"xaxis{n}"]["range"] == [0, 39] for n in ("", "2", "3"))
 
 
+def test_a_phone_gets_every_panel_on_a_row_of_its_own():
+    """Side by side on a phone a panel is ~170 px wide: stacked, each takes the chart's width, one
+    under another without overlapping, on one shared x axis numbered under the lowest panel."""
+    xs = np.linspace(-3, 3, 7)
+    history = gradlib.train(gradlib.TrainingConfig(steps=20))
+    built = {"chain": lambda stacked: figures.chain_curve_figure(xs, xs ** 2, 2 * xs, 1.0, 1.0, 2.0, False, stacked),
+             "surrogates": lambda stacked: figures.surrogate_figure(xs, np.sign(xs), {"a": (xs, xs)}, 0.5, stacked),
+             "training": lambda stacked: figures.training_figure({"run": history}, stacked)}
+    for name, build in built.items():
+        side_by_side, stacked = build(False)["layout"], build(True)["layout"]
+        panels = sorted(key for key in stacked if key.startswith("yaxis"))
+        assert any(side_by_side[f"x{key[1:]}"]["domain"][1] - side_by_side[f"x{key[1:]}"]["domain"][0] < 0.6
+                   for key in panels), name  # not stacked: panels share rows
+        assert all(stacked[f"x{key[1:]}"]["domain"] == [0.0, 1.0] for key in panels), name
+        rows = sorted(stacked[key]["domain"] for key in panels)
+        assert all(upper[0] > lower[1] for lower, upper in zip(rows, rows[1:])), name  # no overlap
+        lowest = min(panels, key=lambda key: stacked[key]["domain"][0])
+        assert all(stacked[f"x{key[1:]}"].get("matches") == "x" + lowest[5:] or key == lowest for key in panels)
+        assert stacked["height"] > side_by_side["height"]
+        assert not any("<br>" in note["text"] for note in stacked["annotations"])  # a wide panel: titles on one line
+    assert figures.training_figure({"run": history}, stacked=True)["layout"]["xaxis4"]["title"]["text"] == "step"
+    assert "title" not in figures.training_figure({"run": history}, stacked=True)["layout"]["xaxis3"]
+
+
 def test_float64_values_beyond_float32_stay_plotted():
     xs = np.array([1.0, 2.0])
     figure = figures.chain_curve_figure(xs, np.array([1e300, 2.0]), np.array([1.0, 2.0]), 1.0, 1e300, 1.0, False)

@@ -54,6 +54,16 @@ def _grid_layout(rows: int, cols: int, titles: tuple[str, ...], vertical_spacing
     return layout
 
 
+def _panels(titles: tuple[str, ...], cols: int, stacked: bool, shared_x: bool = False) -> dict:
+    """The layout of panels ``cols`` to a row, or ``stacked`` one to a row for a phone (side by side
+    there, a panel is ~170 px wide): stacked, they share one x axis, so that only a title (on one
+    line: the panel is wide) goes between them."""
+    if stacked:
+        return _grid_layout(len(titles), 1, tuple(title.replace("<br>", " ") for title in titles),
+                            vertical_spacing=0.07, shared_x=True)
+    return _grid_layout(-(-len(titles) // cols), cols, titles, shared_x=shared_x)
+
+
 def _figure(traces: list[dict], revision: str, height: int, base: dict | None = None, **layout) -> dict:
     full_layout = copy.deepcopy(base) if base else {}
     full_layout.update(uirevision=revision, height=height, margin=dict(l=10, r=10, t=40, b=10),
@@ -99,8 +109,9 @@ def chain_diagram(trace: ChainTrace, revealed: int) -> dict:
 
 
 def chain_curve_figure(xs: np.ndarray, y: np.ndarray, dydx: np.ndarray, x: float, y_at_x: float,
-                       dydx_at_x: float, log_scale: bool) -> dict:
-    """y(x) and dy/dx(x) over a range, the current x marked; on a log scale |y| and |dy/dx|."""
+                       dydx_at_x: float, log_scale: bool, stacked: bool = False) -> dict:
+    """y(x) and dy/dx(x) over a range, the current x marked; on a log scale |y| and |dy/dx|. Side
+    by side, or ``stacked`` for a phone."""
     traces, lines = [], []
     for axis, (values, at_x, color) in zip(("", "2"), [(y, y_at_x, FORWARD_COLOR), (dydx, dydx_at_x, BACKWARD_COLOR)]):
         values, at_x = (np.abs(values), abs(at_x)) if log_scale else (values, at_x)
@@ -109,8 +120,8 @@ def chain_curve_figure(xs: np.ndarray, y: np.ndarray, dydx: np.ndarray, x: float
                    dict(type="scatter", x=[x], y=_plottable([at_x]), mode="markers", showlegend=False,
                         marker=dict(size=11, color=INK), xaxis=f"x{axis}", yaxis=f"y{axis}")]
         lines.append(_vline(x, axis))
-    base = _grid_layout(1, 2, ("y(x)", "dy/dx (custom gradient)"))
-    figure = _figure(traces, "chain-curve", 330, base, shapes=lines)
+    base = _panels(("y(x)", "dy/dx (custom gradient)"), 2, stacked)
+    figure = _figure(traces, "chain-curve", 560 if stacked else 330, base, shapes=lines)
     if log_scale:
         _set_axes(figure["layout"], "yaxis", type="log")
     return figure
@@ -146,9 +157,10 @@ def gradient_field_figure(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, dz_dx: 
 
 
 def surrogate_figure(xs: np.ndarray, step_values: np.ndarray, curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
-                     x: float) -> dict:
-    """Left: the forward step and each surrogate's smooth primitive (what the backward pass
-    pretends the forward was). Right: each surrogate derivative, with the true one, 0."""
+                     x: float, stacked: bool = False) -> dict:
+    """Left (or, ``stacked`` for a phone, above): the forward step and each surrogate's smooth
+    primitive (what the backward pass pretends the forward was). Right (below): each surrogate
+    derivative, with the true one, 0."""
     traces = [
         dict(type="scatter", x=xs, y=step_values, mode="lines", name="forward step",
              line=dict(color=INK, width=3, shape="hv")),
@@ -161,10 +173,11 @@ def surrogate_figure(xs: np.ndarray, step_values: np.ndarray, curves: Mapping[st
                         line=dict(color=color, dash="dash")),
                    dict(type="scatter", x=xs, y=_plottable(derivative), mode="lines", name=label, legendgroup=label,
                         showlegend=False, line=dict(color=color), xaxis="x2", yaxis="y2")]
-    # Two lines each: side by side on a phone, one line each ran into the other.
-    base = _grid_layout(1, 2, ("forward step and<br>primitives P(x)", "backward: surrogate<br>derivative g(x)"))
-    figure = _figure(traces, "surrogates", 400, base, shapes=[_vline(x), _vline(x, "2")])
-    figure["layout"]["margin"]["t"] = 60  # room for the two-line titles
+    # Two lines each side by side: in a narrow window, one line each ran into the other.
+    base = _panels(("forward step and<br>primitives P(x)", "backward: surrogate<br>derivative g(x)"), 2, stacked)
+    figure = _figure(traces, "surrogates", 640 if stacked else 400, base, shapes=[_vline(x), _vline(x, "2")])
+    if not stacked:
+        figure["layout"]["margin"]["t"] = 60  # room for the two-line titles
     return figure
 
 
@@ -189,10 +202,11 @@ def _animation_controls(redraw: bool = False) -> dict:
                                              dict(label="❚❚ Pause", method="animate", args=[[None], pause])])
 
 
-def training_figure(histories: Mapping[str, TrainingHistory]) -> dict:
+def training_figure(histories: Mapping[str, TrainingHistory], stacked: bool = False) -> dict:
     """Loss, x, gradient and the step's output against step, one colour per run, and Play: the
     runs drawn step by step in the browser (frames of every run cut at the same step, each cut
-    thinned to the frame budget's points), while the axes keep the whole run's range."""
+    thinned to the frame budget's points), while the axes keep the whole run's range. The panels
+    are 2 × 2, or ``stacked`` one under another for a phone (2 × 2 there is ~170 px a panel)."""
     traces, cuts = [], []
     for index, (label, history) in enumerate(histories.items()):
         columns, steps = history.columns(), history.step.astype(np.int32)  # int32: quick to encode, per frame
@@ -202,7 +216,8 @@ def training_figure(histories: Mapping[str, TrainingHistory]) -> dict:
                                name=label, legendgroup=label, showlegend=panel == 0, xaxis=f"x{axis}",
                                yaxis=f"y{axis}", line=dict(color=PALETTE[index % len(PALETTE)])))
             cuts.append((steps, traces[-1]["y"]))  # already plottable: frames only index it
-    base = _grid_layout(2, 2, tuple(title for _, title in TRAINING_PANELS), shared_x=True)
+    cols = 1 if stacked else 2
+    base = _panels(tuple(title for _, title in TRAINING_PANELS), cols, stacked, shared_x=True)
     longest = max(len(h) for h in histories.values())
     points = max(2, ANIMATION_BUDGET // (2 * ANIMATION_FRAMES * max(len(cuts), 1)))
     frames = []
@@ -219,13 +234,13 @@ def training_figure(histories: Mapping[str, TrainingHistory]) -> dict:
             shown, shown_steps = shown_for[length]
             data.append(dict(type="scatter", x=shown_steps, y=values[shown]))
         frames.append(dict(name=str(end), data=data, traces=list(range(len(cuts)))))
-    figure = _figure(traces, "training", 540, base, updatemenus=[_animation_controls()])
+    figure = _figure(traces, "training", 880 if stacked else 540, base, updatemenus=[_animation_controls()])
     figure["frames"] = frames
     figure["layout"]["margin"]["t"] = 70  # room for the buttons above the plots
     last_step = max(max(h.config.steps for h in histories.values()) - 1, 1)
     _set_axes(figure["layout"], "xaxis", range=[0, last_step])
-    figure["layout"]["xaxis3"]["title"] = dict(text="step")
-    figure["layout"]["xaxis4"]["title"] = dict(text="step")
+    for lowest in range(len(TRAINING_PANELS) - cols + 1, len(TRAINING_PANELS) + 1):  # each column's
+        figure["layout"][f"xaxis{lowest}"]["title"] = dict(text="step")
     return figure
 
 
@@ -234,9 +249,12 @@ def optimizer_state_figure(history: TrainingHistory) -> dict:
     traces = [dict(type="scatter", x=history.step, y=_plottable(values), mode="lines", name=name,
                    line=dict(color=PALETTE[index % len(PALETTE)]))
               for index, (name, values) in enumerate(history.state.items())]
-    return _figure(traces, "optimizer-state", 300, title=dict(text="optimizer state"),
-                   xaxis=dict(title=dict(text="step"), range=[0, max(history.config.steps - 1, 1)]),
-                   yaxis=dict(title=dict(text="value")))
+    figure = _figure(traces, "optimizer-state", 300, title=dict(text="optimizer state"),
+                     xaxis=dict(title=dict(text="step"), range=[0, max(history.config.steps - 1, 1)]),
+                     yaxis=dict(title=dict(text="value")))
+    # Under the axis title: in a chart this low, the usual place (15% of the plot down) is on it.
+    figure["layout"]["legend"]["y"] = -0.3
+    return figure
 
 
 def decision_boundary_figure(points: np.ndarray, labels: np.ndarray, history: NetworkHistory) -> dict:

@@ -38,8 +38,9 @@ def navigation() -> None:
     - a 2 px outline in the text colour around a link or a slider's thumb that has keyboard focus
       (Streamlit shows a link's focus only as the same grey as the current page's, a thumb's as a
       faint halo);
-    - on touch screens Plotly shows its toolbar all the time, over the charts' titles: there it
-      shows, as with a mouse, only once the chart is touched (hover) or focused;
+    - on touch screens Plotly shows its toolbar all the time, over the charts' titles, and Streamlit
+      a table's over the text above it: there they show, as with a mouse, only once the chart or
+      table is touched (hover) or focused;
     - display math gets a little room on its right: KaTeX draws some symbols (underbraces) ~2 px
       past its box, which then scrolls sideways by those 2 px in a box that takes no keyboard focus
       (axe: scrollable-region-focusable);
@@ -55,9 +56,12 @@ def navigation() -> None:
         .st-key-metrics > [data-testid='stElementContainer'] { flex: 1 1 7.5rem; min-width: 7.5rem; }
         @media (max-width: 640px) { .st-key-metrics [data-testid='stMetricValue'] { font-size: 1.6rem; } }
         @media (hover: none) {
-            .js-plotly-plot .plotly .modebar > :not(.watermark) { visibility: hidden; }
+            .js-plotly-plot .plotly .modebar > :not(.watermark),
+            [data-testid='stElementContainer'] [data-testid='stElementToolbar'] { visibility: hidden; }
             .js-plotly-plot .plotly:hover .modebar > *,
-            .js-plotly-plot .plotly:focus-within .modebar > * { visibility: visible; }
+            .js-plotly-plot .plotly:focus-within .modebar > *,
+            [data-testid='stElementContainer']:is(:hover, :focus-within) [data-testid='stElementToolbar'] {
+                visibility: visible; }
         }
         </style>""")
     for info in (HOME, *PAGES):
@@ -537,6 +541,13 @@ def chart(figure: dict, key: str, alt: str, where=None) -> None:
     with (where or st).container():
         st.plotly_chart(plotly_wire.sendable(figure), key=f"{key}_chart", config=config)
         st.caption(plain(alt))
+
+
+def on_a_phone() -> bool:
+    """The visitor's browser says it is a phone's ("Mobi" in its User-Agent: what MDN advises to
+    look for). Known when the page runs, unlike the window's width, so a figure can be laid out
+    for it at once (no second run); a narrow desktop window is not a phone."""
+    return "Mobi" in (st.context.headers.get("User-Agent") or "")
 
 
 def what_to_try(*items: str) -> None:
