@@ -19,7 +19,6 @@ optimizer's slots and its iteration count), so nothing carries over from one cal
 from __future__ import annotations
 
 import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -215,8 +214,6 @@ class TrainerPool(Generic[T]):
     and its kernels are cleared from the cache, see gradlib.compiled). An XLA trainer cannot give
     its memory back, so a pool of them has room for every trainer its keys allow."""
 
-    WAIT_LIMIT = 10.0  # seconds
-
     def __init__(self, build: Callable[..., T], max_idle: int = MAX_IDLE_TRAINERS, per_key: int = 2):
         self._build, self._max_idle, self._per_key = build, max_idle, per_key
         self._idle: list[tuple[tuple, T]] = []
@@ -227,18 +224,19 @@ class TrainerPool(Generic[T]):
         return len(self._idle)
 
     def _take_or_reserve(self, key: tuple) -> T | None:
-        """An idle trainer for ``key``, or None after reserving the right to build one. A caller
-        that has waited WAIT_LIMIT (a borrower that never gave back?) builds one regardless."""
-        deadline = time.monotonic() + self.WAIT_LIMIT
+        """An idle trainer for ``key``, or None after reserving the right to build one. With
+        ``per_key`` built, it waits for one to come back, however long: every borrower gives back
+        (``borrow``'s finally), and one built past the limit (after a 10 s wait, formerly) was an
+        XLA program never freed, 3–27 MB each time a class kept the trainers busy."""
         with self._changed:
             while True:
                 index = next((i for i in range(len(self._idle) - 1, -1, -1) if self._idle[i][0] == key), None)
                 if index is not None:
                     return self._idle.pop(index)[1]
-                if self._built.get(key, 0) < self._per_key or time.monotonic() >= deadline:
+                if self._built.get(key, 0) < self._per_key:
                     self._built[key] = self._built.get(key, 0) + 1
                     return None
-                self._changed.wait(timeout=deadline - time.monotonic())
+                self._changed.wait()
 
     def _give_back(self, key: tuple, trainer: T | None) -> None:
         with self._changed:

@@ -51,6 +51,33 @@ def test_idle_trainer_pool_is_bounded():
     assert len(gradlib.training._POOL) <= MAX_IDLE_TRAINERS
 
 
+@pytest.mark.slow  # it holds the trainer for longer than the 10 s after which the pool once built another
+def test_a_busy_pool_lends_the_trainer_given_back_and_builds_no_more_than_its_limit():
+    """A class training one structure at once: past ``per_key`` trainers, callers wait for one to
+    come back (an XLA program built past the limit would never be freed), however long."""
+    import threading
+    import time
+
+    built = []
+    pool = gradlib.training.TrainerPool(lambda key: built.append(object()) or built[-1], per_key=1)
+    lent, waited = threading.Event(), []
+
+    def first() -> None:
+        with pool.borrow(("adam",)) as trainer:
+            waited.append(trainer)
+            lent.set()
+            time.sleep(10.5)
+
+    holder = threading.Thread(target=first)
+    holder.start()
+    lent.wait()
+    started = time.monotonic()
+    with pool.borrow(("adam",)) as trainer:
+        assert trainer is waited[0] and time.monotonic() - started > 10  # the same one, once given back
+    holder.join()
+    assert len(built) == 1 and len(pool) == 1
+
+
 def test_a_new_momentum_needs_no_new_trace():
     config = gradlib.TrainingConfig(optimizer="momentum", steps=30)
     gradlib.train(config)
