@@ -1,11 +1,13 @@
 """Server-side CPU cost of one interaction on each page, once warm.
 
-    python benchmarks/page_cost.py [--repeats 15]
+    python benchmarks/page_cost.py [--repeats 15] [--server]
 
-Each page runs in Streamlit's AppTest (the real script runner, with its post-run garbage
-collection), is warmed up, then a control is moved back and forth; the figure is the median
-process CPU time per rerun. AppTest's own bookkeeping is included, so this slightly overstates
-what a server spends. The budget is 50 ms per interaction."""
+Each page runs in Streamlit's AppTest (the real script runner), is warmed up, then a control is
+moved to new values; the figure is the median process CPU time per rerun, AppTest's own
+bookkeeping included. ``--server`` also measures a real server (server.py, started here) driven
+by one session over Streamlit's websocket (ui.client): its process CPU per interaction, which
+adds what AppTest leaves out (sending the messages, the session's bookkeeping), averaged over
+the moves (the kernel counts CPU in 10 ms ticks)."""
 
 from __future__ import annotations
 
@@ -75,14 +77,56 @@ def cost(page: str, kind: str | None, key: str | None, values: list | None, repe
     return statistics.median(samples)
 
 
+def server_costs(repeats: int) -> dict[str | None, float]:
+    """CPU seconds of a real server process per interaction, for each control of INTERACTIONS:
+    one session opens the page, moves the control twice (warm-up), then to ``repeats`` new
+    values: the AppTest runs' values, new to the server (its caches are its own)."""
+    import asyncio
+
+    sys.path.insert(0, str(ROOT / "deploy"))
+    from classroom_load import cpu_seconds, open_every_page
+    from local_cluster import Cluster, free_port_block
+
+    from ui.client import Client, number_input, slider
+
+    async def measure(url: str, pid: int, page: str, kind: str, key: str | None, values: list) -> float:
+        client = Client(url)
+        await client.connect()
+        url_path = page.removeprefix("pages/").removesuffix(".py").split("_", 1)[-1] if key else ""
+        await client.rerun(url_path)
+        before = None
+        for index in range(repeats + 2):
+            if index == 2:
+                before = cpu_seconds(pid)
+            widget = slider if kind == "slider" else number_input
+            widgets = [widget(client.widget(key), values[index % len(values)])] if key else []
+            run = await client.rerun(url_path, widgets=widgets)
+            assert not run.exceptions, run.exceptions
+        await client.close()
+        return (cpu_seconds(pid) - before) / repeats
+
+    cluster = Cluster(1, free_port_block(2), ("--server.fileWatcherType", "none")).start()
+    try:
+        url, pid = f"http://127.0.0.1:{cluster.replica_ports[0]}", cluster.replicas[0].pid
+        asyncio.run(open_every_page(url))
+        return {key: asyncio.run(measure(url, pid, page, kind, key, values))
+                for page, kind, key, values in INTERACTIONS}
+    finally:
+        cluster.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--server", action="store_true", help="also measure a real server (about a minute more)")
     args = parser.parse_args()
-    print(f"{'page':34} {'control':22} CPU ms per interaction (median of {args.repeats} new values)")
+    served = server_costs(args.repeats) if args.server else {}
+    print(f"{'page':34} {'control':22} CPU ms per interaction: AppTest (median of {args.repeats} new values)"
+          + ("; a real server (mean)" if served else ""))
     for page, kind, key, values in INTERACTIONS:
         median = cost(page, kind, key, values, args.repeats)
-        print(f"{page:34} {key or 'rerun':22} {median * 1e3:8.1f}")
+        print(f"{page:34} {key or 'rerun':22} {median * 1e3:8.1f}"
+              + (f" {served[key] * 1e3:8.1f}" if served else ""))
 
 
 if __name__ == "__main__":

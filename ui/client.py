@@ -151,3 +151,7 @@ class Client:
 
 def slider(widget_id: str, value: float) -> WidgetState:
     return WidgetState(id=widget_id, double_array_value=DoubleArray(data=[value]))  # a slider holds a list
+
+
+def number_input(widget_id: str, value: int) -> WidgetState:
+    return WidgetState(id=widget_id, int_value=value)  # a whole-number input holds an int
