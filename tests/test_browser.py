@@ -283,12 +283,13 @@ def test_malformed_link_falls_back_with_a_note(visit):
     visit.assert_clean()
 
 
-# While Plotly's ▶ Play runs in a chart: when each frame starts, the contours drawn then (the frame
-# before; empty in a chart without contours), and the script runs the server started meanwhile.
+# While Plotly's ▶ Play runs in a chart: when each frame starts, the contours and the number of points
+# of the first trace drawn then (the frame before; no contours in a chart without them), and the script
+# runs the server started meanwhile.
 WATCH_PLAY = """div => {
     window.__frames = [];
     div.on('plotly_animatingframe', () => window.__frames.push(
-        [performance.now(), div.querySelector('.contourlayer')?.innerHTML ?? '']));
+        [performance.now(), div.querySelector('.contourlayer')?.innerHTML ?? '', div.calcdata[0].length]));
     window.__done = new Promise(resolve => div.on('plotly_animated', resolve));
     const app = document.querySelector("[data-testid='stApp']");
     window.__runs = 0;
@@ -297,19 +298,22 @@ WATCH_PLAY = """div => {
 }"""
 
 
-def play(page: Page, chart_key: str, press=None) -> tuple[list[float], list[str], int]:
+def play(page: Page, chart_key: str, press=None) -> tuple[list[float], list[str], int, list[int]]:
     """Press ▶ Play in the chart (a click, or ``press(button)``) and wait until the animation ends:
-    when each frame started, the contours drawn then, and the script runs started meanwhile.
-    The frames drawn per second are printed."""
+    when each frame started, the contours drawn then, the script runs started meanwhile, and the
+    first trace's points drawn as each frame started, then at the end. The frames drawn per second
+    are printed."""
     page.locator(f".st-key-{chart_key} .js-plotly-plot").evaluate(WATCH_PLAY)
     button = page.locator(f".st-key-{chart_key} .updatemenu-button").filter(has_text="Play")
     (press or (lambda b: b.click()))(button)
     page.evaluate("window.__done")
     frames = page.evaluate("window.__frames")
-    times = [time for time, _ in frames]
+    times = [time for time, _, _ in frames]
     print(f"Play: {len(times)} frames in {(times[-1] - times[0]) / 1e3:.2f} s, "
           f"{(len(times) - 1) / ((times[-1] - times[0]) / 1e3):.1f} frames per second drawn by the browser")
-    return times, [drawing for _, drawing in frames], page.evaluate("window.__runs")
+    points = [drawn for _, _, drawn in frames] + [page.locator(f".st-key-{chart_key} .js-plotly-plot").evaluate(
+        "div => div.calcdata[0].length")]
+    return times, [drawing for _, drawing, _ in frames], page.evaluate("window.__runs"), points
 
 
 def test_training_play_is_drawn_by_the_browser(visit):
@@ -317,7 +321,7 @@ def test_training_play_is_drawn_by_the_browser(visit):
     drawn, and the server runs nothing meanwhile (no rerun). Frames per second are reported."""
     page = visit.open("training", "steps=2000")
     visit.charts_drawn()
-    times, _, runs = play(page, "training_chart")
+    times, _, runs, _ = play(page, "training_chart")
     assert runs == 0  # no server work while it plays
     assert len(times) == 60  # ui.figures.ANIMATION_FRAMES: all of them drawn
     assert visit.metric("steps run") == "2000 / 2000"
@@ -339,8 +343,12 @@ def test_play_and_pause_are_buttons_a_keyboard_reaches_and_presses(visit):
         play_button.focus()
         page.keyboard.press("Enter")
 
-    times, _, _ = play(page, "training_chart", press_with_the_keyboard)
+    times, _, _, points = play(page, "training_chart", press_with_the_keyboard)
     assert len(times) == 60  # ui.figures.ANIMATION_FRAMES
+    # The default 100 steps: frames send y alone, drawn against the trace's steps, so the curve grows
+    # point by point to the whole run (Plotly draws min(len(x), len(y)) points).
+    assert points[0] == points[-1] == 100  # the whole run before Play (the first frame starts on it) and after
+    assert points[1] == 1 and points[1:] == sorted(points[1:])
     assert button.evaluate("button => button === document.activeElement")
     assert button.evaluate("button => getComputedStyle(button.querySelector('rect')).strokeWidth") == "3px"
     # Also in presenter mode, where the sidebar (which holds the component) is folded away.
@@ -429,7 +437,7 @@ def test_network_share_link_and_play_drawn_by_the_browser(visit):
     chart = page.locator(".st-key-boundary_chart .js-plotly-plot")
     expect(chart.locator(".gtitle")).to_have_text("after step 400")
     before = chart.locator(".contourlayer").inner_html()
-    times, drawings, runs = play(page, "boundary_chart")
+    times, drawings, runs, _ = play(page, "boundary_chart")
     assert runs == 0  # no server work while it plays
     assert len(times) == len(expected.snapshot_steps) + 1  # every snapshot, then the final boundary
     assert len(set(drawings[1:])) == len(times) - 1  # each frame redrew the contours: all differ

@@ -202,6 +202,23 @@ def _animation_controls(redraw: bool = False) -> dict:
                                              dict(label="❚❚ Pause", method="animate", args=[[None], pause])])
 
 
+def _thinned_cuts(cuts: list[tuple[np.ndarray, np.ndarray]], end: int, points: int) -> list[dict]:
+    """A frame of long runs: each run's (steps, values) cut after step ``end`` and thinned to
+    ``points`` evenly spaced points. Runs of one length share the points they show, and the steps
+    (one array: sent once)."""
+    shown_for: dict[int, tuple[slice | np.ndarray, np.ndarray]] = {}
+    data = []
+    for steps, values in cuts:
+        length = min(end, len(steps))
+        if length not in shown_for:
+            # Every point of a short cut: a slice, so its arrays are views (nothing copied).
+            shown = slice(length) if length <= points else np.unique(np.linspace(0, length - 1, points).astype(int))
+            shown_for[length] = shown, steps[shown]
+        shown, shown_steps = shown_for[length]
+        data.append(dict(type="scatter", x=shown_steps, y=values[shown]))
+    return data
+
+
 def training_figure(histories: Mapping[str, TrainingHistory], stacked: bool = False) -> dict:
     """Loss, x, gradient and the step's output against step, one colour per run, and Play: the
     runs drawn step by step in the browser (frames of every run cut at the same step, each cut
@@ -220,20 +237,14 @@ def training_figure(histories: Mapping[str, TrainingHistory], stacked: bool = Fa
     base = _panels(tuple(title for _, title in TRAINING_PANELS), cols, stacked, shared_x=True)
     longest = max(len(h) for h in histories.values())
     points = max(2, ANIMATION_BUDGET // (2 * ANIMATION_FRAMES * max(len(cuts), 1)))
-    frames = []
-    for end in playback_steps(max(longest, 1), min(ANIMATION_FRAMES, max(longest, 1))):
-        # Runs of one length share the points they show, and the steps (one array: sent once).
-        shown_for: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        data = []
-        for steps, values in cuts:
-            length = min(end, len(steps))
-            if length not in shown_for:
-                # Every point of a short cut: a slice, so its arrays are views (nothing copied).
-                shown = slice(length) if length <= points else np.unique(np.linspace(0, length - 1, points).astype(int))
-                shown_for[length] = shown, steps[shown]
-            shown, shown_steps = shown_for[length]
-            data.append(dict(type="scatter", x=shown_steps, y=values[shown]))
-        frames.append(dict(name=str(end), data=data, traces=list(range(len(cuts)))))
+    # Runs no longer than a frame's points show every point in every frame: a frame then sends
+    # only y, which Plotly draws against the trace's own steps (it draws min(len(x), len(y))
+    # points). That halves the figure. Longer runs are thinned, so their frames send x too.
+    whole = longest <= points
+    frames = [dict(name=str(end), traces=list(range(len(cuts))),
+                   data=[dict(type="scatter", y=values[:end]) for _, values in cuts] if whole
+                   else _thinned_cuts(cuts, end, points))
+              for end in playback_steps(max(longest, 1), min(ANIMATION_FRAMES, max(longest, 1)))]
     figure = _figure(traces, "training", 880 if stacked else 540, base, updatemenus=[_animation_controls()])
     figure["frames"] = frames
     figure["layout"]["margin"]["t"] = 70  # room for the buttons above the plots
