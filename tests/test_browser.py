@@ -283,12 +283,13 @@ def test_malformed_link_falls_back_with_a_note(visit):
     visit.assert_clean()
 
 
-# While Plotly's ▶ Play runs in a chart: when each frame starts, the contours drawn then (the frame
-# before; empty in a chart without contours), and the script runs the server started meanwhile.
-WATCH_PLAY = """div => {
+# While Plotly's ▶ Play runs in a chart: when each frame starts, what the chart's ``drawing`` (a CSS
+# selector inside it) held then (the frame before; empty where it has none), and the script runs
+# the server started meanwhile.
+WATCH_PLAY = """([div, drawing]) => {
     window.__frames = [];
     div.on('plotly_animatingframe', () => window.__frames.push(
-        [performance.now(), div.querySelector('.contourlayer')?.innerHTML ?? '']));
+        [performance.now(), div.querySelector(drawing)?.innerHTML ?? '']));
     window.__done = new Promise(resolve => div.on('plotly_animated', resolve));
     const app = document.querySelector("[data-testid='stApp']");
     window.__runs = 0;
@@ -297,11 +298,12 @@ WATCH_PLAY = """div => {
 }"""
 
 
-def play(page: Page, chart_key: str, press=None) -> tuple[list[float], list[str], int]:
+def play(page: Page, chart_key: str, press=None, drawing: str = ".contourlayer") -> tuple[list[float], list[str], int]:
     """Press ▶ Play in the chart (a click, or ``press(button)``) and wait until the animation ends:
-    when each frame started, the contours drawn then, and the script runs started meanwhile.
+    when each frame started, the chart's ``drawing`` then, and the script runs started meanwhile.
     The frames drawn per second are printed."""
-    page.locator(f".st-key-{chart_key} .js-plotly-plot").evaluate(WATCH_PLAY)
+    chart = page.locator(f".st-key-{chart_key} .js-plotly-plot")
+    chart.evaluate("(div, drawing) => (" + WATCH_PLAY + ")([div, drawing])", drawing)
     button = page.locator(f".st-key-{chart_key} .updatemenu-button").filter(has_text="Play")
     (press or (lambda b: b.click()))(button)
     page.evaluate("window.__done")
@@ -418,9 +420,10 @@ def test_keyboard_slider_move_changes_numbers_and_chart(visit, page_name, query,
 
 
 def test_network_share_link_and_play_drawn_by_the_browser(visit):
-    """A link opens the network in its state; Plotly's ▶ Play in the boundary chart redraws the
-    contours at every snapshot step in the browser, and the server runs nothing meanwhile (no
-    rerun). Frames per second are reported."""
+    """A link opens the network in its state; Plotly's ▶ Play in the boundary chart draws the
+    boundary at every snapshot step in the browser (scatter traces: tiles, the 0.5 line and the
+    step), the server running nothing meanwhile (no rerun), and ends on the chart as it was.
+    Frames per second are reported."""
     page = visit.open("network", "dataset=circles&seed=4&hidden=16&steps=400")
     visit.charts_drawn()
     expected = gradlib.networks.train_network(gradlib.networks.NetworkConfig(dataset="circles", seed=4, hidden=16,
@@ -428,12 +431,17 @@ def test_network_share_link_and_play_drawn_by_the_browser(visit):
     assert visit.metric("training accuracy") == f"{expected.final_accuracy:.1%}"
     chart = page.locator(".st-key-boundary_chart .js-plotly-plot")
     expect(chart.locator(".gtitle")).to_have_text("after step 400")
-    before = chart.locator(".contourlayer").inner_html()
-    times, drawings, runs = play(page, "boundary_chart")
+    before = [chart.locator(layer).first.inner_html() for layer in (".contourlayer", ".scatterlayer")]
+    times, drawings, runs = play(page, "boundary_chart", drawing=".cartesianlayer")
     assert runs == 0  # no server work while it plays
     assert len(times) == len(expected.snapshot_steps) + 1  # every snapshot, then the final boundary
-    assert len(set(drawings[1:])) == len(times) - 1  # each frame redrew the contours: all differ
-    assert chart.locator(".contourlayer").inner_html() == before  # it ends on the final boundary
+    assert len(set(drawings[1:])) == len(times) - 1  # each frame drew its snapshot: all differ
+    # The last snapshot (drawn when the final frame starts): its step, and no contour of the final
+    # boundary under it.
+    last_snapshot = drawings[-1]
+    assert f">after step {expected.snapshot_steps[-1]}<" in last_snapshot and "contourlayer" not in last_snapshot
+    # It ends on the final boundary, drawn as before Play: the contours back, the snapshot traces empty.
+    assert [chart.locator(layer).first.inner_html() for layer in (".contourlayer", ".scatterlayer")] == before
     expect(chart.locator(".gtitle")).to_have_text("after step 400")
     visit.screenshot("network_after_play")
     visit.assert_clean()
