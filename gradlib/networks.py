@@ -42,7 +42,7 @@ NETWORK_LEARNING_RATE = replace(LEARNING_RATE, default=0.01)
 GRID = np.linspace(-3.0, 3.0, 61)  # where the decision boundary is drawn (the data are standardised)
 SNAPSHOTS = 30  # pictures of the boundary in a run, for Play: during training, then the final one
 # Every third point of GRID (21 × 21): the 29 pictures cost the default run ~2 ms of CPU (on GRID, 11 ms),
-# and sending them (two contours a frame) ~2 ms more; on every other point the page cost 36 ms a seed.
+# and sending them ~2 ms more; on every other point the page cost 36 ms a seed.
 SNAPSHOT_GRID = GRID[::3]
 # The largest history, pickled, which bounds the pages' caches in memory (tests/test_limits.py measures
 # it): 4 columns of 8-byte numbers per step, the boundary in float64, its pictures in float32, a few kB.

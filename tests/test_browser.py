@@ -283,13 +283,13 @@ def test_malformed_link_falls_back_with_a_note(visit):
     visit.assert_clean()
 
 
-# While Plotly's ▶ Play runs in a chart: when each frame starts, the contours and the number of points
-# of the first trace drawn then (the frame before; no contours in a chart without them), and the script
-# runs the server started meanwhile.
-WATCH_PLAY = """div => {
+# While Plotly's ▶ Play runs in a chart: when each frame starts, what the chart's ``drawing`` (a CSS
+# selector inside it) held then and the number of points of its first trace (the frame before; an
+# empty drawing where it has none), and the script runs the server started meanwhile.
+WATCH_PLAY = """([div, drawing]) => {
     window.__frames = [];
     div.on('plotly_animatingframe', () => window.__frames.push(
-        [performance.now(), div.querySelector('.contourlayer')?.innerHTML ?? '', div.calcdata[0].length]));
+        [performance.now(), div.querySelector(drawing)?.innerHTML ?? '', div.calcdata[0].length]));
     window.__done = new Promise(resolve => div.on('plotly_animated', resolve));
     const app = document.querySelector("[data-testid='stApp']");
     window.__runs = 0;
@@ -298,12 +298,14 @@ WATCH_PLAY = """div => {
 }"""
 
 
-def play(page: Page, chart_key: str, press=None) -> tuple[list[float], list[str], int, list[int]]:
+def play(page: Page, chart_key: str, press=None,
+         drawing: str = ".contourlayer") -> tuple[list[float], list[str], int, list[int]]:
     """Press ▶ Play in the chart (a click, or ``press(button)``) and wait until the animation ends:
-    when each frame started, the contours drawn then, the script runs started meanwhile, and the
-    first trace's points drawn as each frame started, then at the end. The frames drawn per second
-    are printed."""
-    page.locator(f".st-key-{chart_key} .js-plotly-plot").evaluate(WATCH_PLAY)
+    when each frame started, the chart's ``drawing`` then, the script runs started meanwhile, and
+    the first trace's points drawn as each frame started, then at the end. The frames drawn per
+    second are printed."""
+    chart = page.locator(f".st-key-{chart_key} .js-plotly-plot")
+    chart.evaluate("(div, drawing) => (" + WATCH_PLAY + ")([div, drawing])", drawing)
     button = page.locator(f".st-key-{chart_key} .updatemenu-button").filter(has_text="Play")
     (press or (lambda b: b.click()))(button)
     page.evaluate("window.__done")
@@ -311,9 +313,8 @@ def play(page: Page, chart_key: str, press=None) -> tuple[list[float], list[str]
     times = [time for time, _, _ in frames]
     print(f"Play: {len(times)} frames in {(times[-1] - times[0]) / 1e3:.2f} s, "
           f"{(len(times) - 1) / ((times[-1] - times[0]) / 1e3):.1f} frames per second drawn by the browser")
-    points = [drawn for _, _, drawn in frames] + [page.locator(f".st-key-{chart_key} .js-plotly-plot").evaluate(
-        "div => div.calcdata[0].length")]
-    return times, [drawing for _, drawing, _ in frames], page.evaluate("window.__runs"), points
+    points = [drawn for _, _, drawn in frames] + [chart.evaluate("div => div.calcdata[0].length")]
+    return times, [held for _, held, _ in frames], page.evaluate("window.__runs"), points
 
 
 def test_training_play_is_drawn_by_the_browser(visit):
@@ -426,9 +427,10 @@ def test_keyboard_slider_move_changes_numbers_and_chart(visit, page_name, query,
 
 
 def test_network_share_link_and_play_drawn_by_the_browser(visit):
-    """A link opens the network in its state; Plotly's ▶ Play in the boundary chart redraws the
-    contours at every snapshot step in the browser, and the server runs nothing meanwhile (no
-    rerun). Frames per second are reported."""
+    """A link opens the network in its state; Plotly's ▶ Play in the boundary chart draws the
+    boundary at every snapshot step in the browser (scatter traces: tiles, the 0.5 line and the
+    step), the server running nothing meanwhile (no rerun), and ends on the chart as it was.
+    Frames per second are reported."""
     page = visit.open("network", "dataset=circles&seed=4&hidden=16&steps=400")
     visit.charts_drawn()
     expected = gradlib.networks.train_network(gradlib.networks.NetworkConfig(dataset="circles", seed=4, hidden=16,
@@ -436,12 +438,17 @@ def test_network_share_link_and_play_drawn_by_the_browser(visit):
     assert visit.metric("training accuracy") == f"{expected.final_accuracy:.1%}"
     chart = page.locator(".st-key-boundary_chart .js-plotly-plot")
     expect(chart.locator(".gtitle")).to_have_text("after step 400")
-    before = chart.locator(".contourlayer").inner_html()
-    times, drawings, runs, _ = play(page, "boundary_chart")
+    before = [chart.locator(layer).first.inner_html() for layer in (".contourlayer", ".scatterlayer")]
+    times, drawings, runs, _ = play(page, "boundary_chart", drawing=".cartesianlayer")
     assert runs == 0  # no server work while it plays
     assert len(times) == len(expected.snapshot_steps) + 1  # every snapshot, then the final boundary
-    assert len(set(drawings[1:])) == len(times) - 1  # each frame redrew the contours: all differ
-    assert chart.locator(".contourlayer").inner_html() == before  # it ends on the final boundary
+    assert len(set(drawings[1:])) == len(times) - 1  # each frame drew its snapshot: all differ
+    # The last snapshot (drawn when the final frame starts): its step, and no contour of the final
+    # boundary under it.
+    last_snapshot = drawings[-1]
+    assert f">after step {expected.snapshot_steps[-1]}<" in last_snapshot and "contourlayer" not in last_snapshot
+    # It ends on the final boundary, drawn as before Play: the contours back, the snapshot traces empty.
+    assert [chart.locator(layer).first.inner_html() for layer in (".contourlayer", ".scatterlayer")] == before
     expect(chart.locator(".gtitle")).to_have_text("after step 400")
     visit.screenshot("network_after_play")
     visit.assert_clean()

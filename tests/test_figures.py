@@ -10,6 +10,7 @@ import plotly.io as pio
 
 import gradlib
 from ui import figures
+from ui.contours import contour_lines
 from ui.plotly_wire import INK, styled
 
 
@@ -116,28 +117,54 @@ def test_decision_boundary_plays_the_boundary_forming_in_the_browser():
     figure = figures.decision_boundary_figure(points, labels, history)
     assert go.Figure(figure).frames  # Plotly's validation accepts the frames too
     data, layout, frames = figure["data"], figure["layout"], figure["frames"]
-    assert [t["type"] for t in data] == ["contour", "contour", "scatter", "scatter"]
+    assert [t["type"] for t in data] == ["contour", "contour", *["scatter"] * 5]
     np.testing.assert_array_equal(data[0]["z"], np.float32(history.boundary))
     assert data[1]["z"] is data[0]["z"] and data[1]["colorscale"] == [[0, INK], [1, INK]]  # the theme's, not black
-    # Play: the boundary at each snapshot step, on the coarser grid, then the final one (the same array
-    # as the traces', so it is sent once); each frame sets both contours, the fill and the 0.5 line.
+    tiles, line, step = data[2], data[3], data[6]
+    assert line["line"]["color"] == INK and step["xaxis"] == "x2"
+    assert [len(trace["x"]) for trace in (tiles, line, step)] == [0, 0, 0]  # drawn only while Play runs
+    # Play: the boundary at each snapshot step, on the coarser grid, by scatter traces (Plotly moves
+    # them without redrawing the chart), then the final contours again, as before Play.
     assert [frame["name"] for frame in frames] == [*map(str, history.snapshot_steps), "40"]
-    for frame, snapshot in zip(frames, [*history.snapshots, None]):
-        fill, line = frame["data"]
-        assert frame["traces"] == [0, 1] and fill["z"] is line["z"] and fill["x"] is fill["y"]
-        if snapshot is None:
-            assert fill["z"] is data[0]["z"] and fill["x"] is gradlib.GRID
+    lines = contour_lines(history.snapshots, figures.SNAPSHOT_GRID, 0.5)
+    for index, (frame, snapshot, (line_x, line_y)) in enumerate(zip(frames, history.snapshots, lines)):
+        by_trace = dict(zip(frame["traces"], frame["data"]))
+        np.testing.assert_array_equal(by_trace[2]["marker"]["color"], snapshot.ravel())
+        np.testing.assert_array_equal(by_trace[3]["x"], line_x)
+        np.testing.assert_array_equal(by_trace[3]["y"], line_y)
+        assert by_trace[6]["text"] == [f"after step {frame['name']}"]
+        if index == 0:  # the contours out of sight, the tiles on the snapshot grid, the step where the title was
+            assert by_trace[0]["opacity"] == by_trace[1]["opacity"] == 0 and frame["layout"]["title"]["text"] == ""
+            side = len(figures.SNAPSHOT_GRID)
+            np.testing.assert_array_equal(by_trace[2]["x"], np.float32(np.tile(figures.SNAPSHOT_GRID, side)))
+            np.testing.assert_array_equal(by_trace[2]["y"], np.float32(np.repeat(figures.SNAPSHOT_GRID, side)))
         else:
-            np.testing.assert_array_equal(fill["z"], snapshot)
-            assert fill["x"] is figures.SNAPSHOT_GRID
-        assert frame["layout"]["title"]["text"] == f"after step {frame['name']}"
+            assert sorted(frame["traces"]) == [2, 3, 6] and "layout" not in frame
+    final = dict(zip(frames[-1]["traces"], frames[-1]["data"]))
+    assert sorted(final) == [0, 1, 2, 3, 6] and frames[-1]["layout"]["title"]["text"] == "after step 40"
+    assert final[0]["z"] is final[1]["z"] is data[0]["z"] and (final[0]["opacity"], final[1]["opacity"]) == (0.75, 1)
+    assert final[0]["x"] is gradlib.GRID and all(len(final[t]["x"]) == 0 for t in (2, 3, 6))
     assert layout["title"]["text"] == "after step 40"
     buttons = layout["updatemenus"][0]["buttons"]
     assert [b["label"] for b in buttons] == ["▶ Play", "❚❚ Pause"]
-    # A contour changes only when redrawn: Play redraws every frame.
-    assert buttons[0]["args"][1]["frame"] == {"duration": figures.FRAME_MS, "redraw": True}
+    # A contour changes only when redrawn: the first frame (contours hidden) and the last (shown) redraw.
+    assert buttons[0]["args"][1]["frame"] == [{"duration": figures.FRAME_MS, "redraw": index in (0, len(frames) - 1)}
+                                              for index in range(len(frames))]
     assert figures.training_figure({"run": gradlib.train(gradlib.TrainingConfig(steps=5))})[
         "layout"]["updatemenus"][0]["buttons"][0]["args"][1]["frame"]["redraw"] is False  # the shared controls kept
+
+
+def test_snapshot_tiles_take_the_colours_plotly_gives_the_contour_bands():
+    # As Chromium draws the P(class 1) contour's 10 bands (read from its SVG): a tile of a snapshot
+    # point is coloured like the band its value falls in, to within rounding.
+    drawn = [(187, 33, 38), (204, 78, 59), (221, 123, 80), (225, 158, 111), (205, 180, 161), (162, 172, 209),
+             (106, 137, 247), (77, 101, 226), (48, 64, 204), (19, 28, 183)]
+    scale = figures.BAND_COLORSCALE
+    assert len(scale) == 20 and [edge for edge, _ in scale[::2]] == [band / 10 for band in range(10)]
+    for band, (low, high) in enumerate(zip(scale[::2], scale[1::2])):
+        assert low[1] == high[1] and high[0] == (band + 1) / 10
+        rgb = [float(channel) for channel in low[1][4:-1].split(",")]
+        assert np.abs(np.subtract(rgb, drawn[band])).max() <= 1, (band, low[1])
 
 
 def test_network_curves_share_one_step_axis_numbered_at_the_bottom():
@@ -216,7 +243,7 @@ def test_chart_sends_what_plotly_would():
     assert len(sent) == 5 and sent == expected
     assert sent[1]["data"][0]["y"]["dtype"] == "f4" and sent[2]["data"][0]["x"]["dtype"] == "i1"  # steps: int64
     assert sent[3]["data"][0]["z"]["shape"] == "11, 11" and "layout" in sent[0]["layout"]["template"]
-    assert sent[4]["frames"][0]["data"][0]["z"]["dtype"] == "f4"
+    assert sent[4]["frames"][-1]["data"][0]["z"]["dtype"] == "f4"
 
 
 def test_every_text_takes_the_themes_colour_and_a_projector_gets_larger_text():

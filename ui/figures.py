@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Mapping
 
 import numpy as np
+from plotly.colors import PLOTLY_SCALES, sample_colorscale
 from plotly.subplots import make_subplots
 
 from gradlib.chain import ChainTrace
@@ -22,6 +23,7 @@ from gradlib.custom import BackwardCheck
 from gradlib.fixes import WRONG_REL_ERROR, DescentRun, Log1pexpComparison
 from gradlib.networks import GRID, SNAPSHOT_GRID, NetworkHistory
 from gradlib.training import TrainingHistory, playback_steps
+from ui.contours import contour_lines
 from ui.plotly_wire import BACKGROUND, INK, MUTED
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
@@ -190,12 +192,14 @@ FRAME_MS = 16  # one frame a screen refresh (60 Hz) asked: drawn late, a frame t
 ANIMATION_BUDGET = 100_000  # numbers in all frames together (~0.5 MB): fewer points per frame with more runs
 
 
-def _animation_controls(redraw: bool = False) -> dict:
+def _animation_controls(redraw: bool | list[bool] = False) -> dict:
     """Plotly's own ▶ Play / Pause buttons over the plots: the browser steps through the figure's
     frames (no server work) at FRAME_MS per frame, redrawing only the traces, or with ``redraw`` the
-    whole plot (Plotly moves only scatter traces between frames: a contour changes only then)."""
-    play = dict(frame=dict(duration=FRAME_MS, redraw=redraw), transition=dict(duration=0), fromcurrent=False,
-                mode="immediate")
+    whole plot (Plotly moves only scatter traces between frames: a contour changes only then);
+    ``redraw`` may say it frame by frame."""
+    frame = ([dict(duration=FRAME_MS, redraw=each) for each in redraw] if isinstance(redraw, list)
+             else dict(duration=FRAME_MS, redraw=redraw))
+    play = dict(frame=frame, transition=dict(duration=0), fromcurrent=False, mode="immediate")
     pause = dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0), mode="immediate")
     return dict(type="buttons", direction="left", showactive=False, x=0, y=1.12, xanchor="left", yanchor="bottom",
                 pad=dict(t=0, r=8), buttons=[dict(label="▶ Play", method="animate", args=[None, play]),
@@ -268,34 +272,82 @@ def optimizer_state_figure(history: TrainingHistory) -> dict:
     return figure
 
 
+# The colours of the P(class 1) contour's 10 bands (0 to 1 by 0.1, RdBu reversed), each band's
+# middle as Plotly colours it, for Play's tiles: a tile takes the colour of its value's band.
+_BANDS = sample_colorscale(PLOTLY_SCALES["RdBu"], [1 - (band + 0.5) / 10 for band in range(10)])
+BAND_COLORSCALE = [[edge, color] for band, color in enumerate(_BANDS) for edge in (band / 10, (band + 1) / 10)]
+FILL_OPACITY = 0.75
+SNAPSHOT_TILE_PX = 15  # a snapshot point's tile fills its cell on a desktop (14.8 px); tiles overlap on a phone
+
+
 def decision_boundary_figure(points: np.ndarray, labels: np.ndarray, history: NetworkHistory) -> dict:
     """P(class 1) over the plane after the last step, the 0.5 contour as the boundary, and the
     training points; ▶ Play: the browser draws the boundary at each of the run's snapshot steps
-    (on the coarser SNAPSHOT_GRID), then after the last step, from frames of the one figure sent."""
+    (on the coarser SNAPSHOT_GRID), then after the last step, from frames of the one figure sent.
+
+    A contour changes only when Plotly redraws the whole chart, and a redraw every frame was slower
+    than 30 frames a second. So the snapshots are drawn by scatter traces, which Plotly moves
+    without a redraw: a tile per snapshot point in the colour of its band, the 0.5 line traced by
+    ui.contours, and the step as a text (the title is not redrawn either). Only the first frame
+    (the contours out of sight) and the last (the final contours back) redraw the chart."""
     final = history.boundary.astype(np.float32)  # one array for the traces and the last frame: sent once
+    empty: list[float] = []
     # Plotly's RdBu runs blue to red; reversed, P(1) = 1 is blue like the class-1 points.
     traces = [dict(type="contour", x=GRID, y=GRID, z=final, zmin=0, zmax=1, colorscale="RdBu",
-                   reversescale=True, contours=dict(start=0, end=1, size=0.1), line=dict(width=0), opacity=0.75,
+                   reversescale=True, contours=dict(start=0, end=1, size=0.1), line=dict(width=0), opacity=FILL_OPACITY,
                    name="P(class 1)",
                    colorbar=dict(title=dict(text="P(1)"))),
               # Lines coloured by level take the colorscale's colour: the theme's text colour.
               dict(type="contour", x=GRID, y=GRID, z=final, showscale=False, name="boundary",
                    contours=dict(start=0.5, end=0.5, size=1, coloring="lines"), line=dict(width=2),
-                   colorscale=[[0, INK], [1, INK]], hoverinfo="skip")]
+                   colorscale=[[0, INK], [1, INK]], hoverinfo="skip"),
+              # Play's snapshots, empty until it starts: opaque tiles made translucent together,
+              # as the contour's bands are, so tiles that overlap (on a narrow chart) do not darken.
+              dict(type="scatter", x=empty, y=empty, mode="markers", opacity=FILL_OPACITY,
+                   name="P(class 1) at the step",
+                   marker=dict(symbol="square", size=SNAPSHOT_TILE_PX, color=empty, cmin=0, cmax=1,
+                               colorscale=BAND_COLORSCALE, line=dict(width=0)),
+                   hoverinfo="skip", showlegend=False),
+              dict(type="scatter", x=empty, y=empty, mode="lines", name="boundary at the step",
+                   line=dict(color=INK, width=2), hoverinfo="skip", showlegend=False)]
     for label, color in ((0, "#d62728"), (1, "#1f77b4")):
         chosen = labels == label
         traces.append(dict(type="scatter", x=points[chosen, 0], y=points[chosen, 1], mode="markers",
                            name=f"class {label}", marker=dict(color=color, size=7, line=dict(color=BACKGROUND, width=1))))
-    pictures = [*((step, SNAPSHOT_GRID, z) for step, z in zip(history.snapshot_steps.tolist(), history.snapshots)),
-                (history.config.steps, GRID, final)]
-    frames = [dict(name=str(step), data=[dict(type="contour", x=grid, y=grid, z=z) for _ in traces[:2]],
-                   traces=[0, 1], layout=dict(title=dict(text=f"after step {step}")))
-              for step, grid, z in pictures]
+    # The step during Play, where the title is: on axes over the plot that run 0 to 1 like the paper.
+    traces.append(dict(type="scatter", x=empty, y=empty, text=[""], mode="text", textposition="top left",
+                       cliponaxis=False, xaxis="x2", yaxis="y2", hoverinfo="skip", showlegend=False))
+    tiles, line, step_text = 2, 3, len(traces) - 1
+    tile_x, tile_y = (a.ravel().astype(np.float32) for a in np.meshgrid(SNAPSHOT_GRID, SNAPSHOT_GRID))
+    frames = []
+    for index, (step, z, (line_x, line_y)) in enumerate(zip(history.snapshot_steps.tolist(), history.snapshots,
+                                                            contour_lines(history.snapshots, SNAPSHOT_GRID, 0.5))):
+        data = {tiles: dict(type="scatter", marker=dict(color=z.reshape(-1))),
+                line: dict(type="scatter", x=line_x, y=line_y),
+                step_text: dict(type="scatter", text=[f"after step {step}"])}
+        frame = dict(name=str(step))
+        if index == 0:  # the contours out of sight (their colour bar kept), the tiles and the step in place
+            data |= {0: dict(type="contour", opacity=0, hoverinfo="skip"), 1: dict(type="contour", opacity=0)}
+            data[tiles] |= dict(x=tile_x, y=tile_y)
+            data[step_text] |= dict(x=[1], y=[1])
+            frame["layout"] = dict(title=dict(text=""))
+        frames.append(dict(frame, data=list(data.values()), traces=list(data)))
+    # After the last step: the figure as it was before Play.
+    last_step = history.config.steps
+    frames.append(dict(name=str(last_step), layout=dict(title=dict(text=f"after step {last_step}")),
+                       traces=[0, 1, tiles, line, step_text],
+                       data=[dict(type="contour", x=GRID, y=GRID, z=final, opacity=FILL_OPACITY, hoverinfo="all"),
+                             dict(type="contour", x=GRID, y=GRID, z=final, opacity=1),
+                             dict(type="scatter", x=empty, y=empty, marker=dict(color=empty)),
+                             dict(type="scatter", x=empty, y=empty),
+                             dict(type="scatter", x=empty, y=empty, text=[""])]))
     figure = _figure(traces, "decision-boundary", 460, xaxis=dict(range=[GRID[0], GRID[-1]]),
                      yaxis=dict(range=[GRID[0], GRID[-1]], scaleanchor="x"),
-                     updatemenus=[_animation_controls(redraw=True)],
+                     xaxis2=dict(overlaying="x", range=[0, 1], visible=False, fixedrange=True),
+                     yaxis2=dict(overlaying="y", range=[0, 1], visible=False, fixedrange=True),
+                     updatemenus=[_animation_controls([index in (0, len(frames) - 1) for index in range(len(frames))])],
                      # Just above the plot, under the buttons: beside them it ran into Pause on a phone.
-                     title=dict(text=f"after step {history.config.steps}", x=1, xref="paper", xanchor="right",
+                     title=dict(text=f"after step {last_step}", x=1, xref="paper", xanchor="right",
                                 y=1, yref="paper", yanchor="bottom", pad=dict(b=4)))
     figure["frames"] = frames
     figure["layout"]["margin"]["t"] = 70  # room for the buttons above the plot
