@@ -1,4 +1,4 @@
-"""ui.contours: contour lines by marching squares, as the pieces of a Plotly scatter trace."""
+"""ui.contours: contour lines by marching squares, as the segments of a Plotly scatter trace."""
 
 import numpy as np
 
@@ -8,31 +8,41 @@ GRID = np.linspace(-3.0, 3.0, 41)
 X, Y = np.meshgrid(GRID, GRID)  # rows follow y, as the network's pictures
 
 
-def pieces(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
-    """The scatter trace's pieces (between NaN gaps) as arrays of points, empty ones left out."""
-    points = np.column_stack([x, y])
-    split = np.split(points, np.flatnonzero(np.isnan(x)))
-    return [piece[~np.isnan(piece[:, 0])] for piece in split if (~np.isnan(piece[:, 0])).any()]
+def segments(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The scatter trace's segments (start, end, then a NaN gap each) as segments × 2 points × (x, y)."""
+    points = np.column_stack([x, y]).reshape(-1, 3, 2)
+    assert np.isnan(points[:, 2]).all() and not np.isnan(points[:, :2]).any()
+    return points[:, :2]
 
 
-def test_a_closed_line_inside_the_grid_is_one_closed_piece_on_the_level():
+def ends_met(pieces: np.ndarray) -> list[int]:
+    """How many segment ends lie on each distinct point: 2 where two segments join."""
+    _, met = np.unique(pieces.reshape(-1, 2).round(5), axis=0, return_counts=True)
+    return met.tolist()
+
+
+def test_a_closed_line_inside_the_grid_is_a_ring_of_segments_on_the_level():
     z = np.exp(-(X ** 2 + Y ** 2))[None].astype(np.float32)
     [(x, y)] = contour_lines(z, GRID, 0.5)
-    [ring] = pieces(x, y)
+    pieces = segments(x, y)
     assert x.dtype == y.dtype == np.float32
-    np.testing.assert_array_equal(ring[0], ring[-1])  # closed
-    radius = np.hypot(ring[:, 0], ring[:, 1])
+    radius = np.hypot(pieces[..., 0], pieces[..., 1])
     assert np.abs(radius - np.sqrt(np.log(2))).max() < 0.01  # on the circle exp(-r²) = 0.5
-    # One point per crossed cell edge, in order: each step stays within a cell.
-    assert len(ring) > 20 and np.hypot(*np.diff(ring, axis=0).T).max() <= np.sqrt(2) * (GRID[1] - GRID[0])
+    # One segment per cell the circle crosses, within that cell, and closed: every end meets another.
+    above = z[0] >= 0.5
+    corners_above = above[:-1, :-1].astype(int) + above[:-1, 1:] + above[1:, :-1] + above[1:, 1:]
+    assert len(pieces) == np.count_nonzero((corners_above > 0) & (corners_above < 4)) > 20
+    assert np.hypot(*(pieces[:, 1] - pieces[:, 0]).T).max() <= np.sqrt(2) * (GRID[1] - GRID[0])
+    assert set(ends_met(pieces)) == {2}
 
 
-def test_a_line_across_the_grid_ends_at_its_edges_without_running_along_them():
+def test_a_line_across_the_grid_ends_at_its_edges():
     z = ((X + 3) / 6)[None].astype(np.float32)  # 0.5 at x = 0, a straight line from y = -3 to 3
     [(x, y)] = contour_lines(z, GRID, 0.5)
-    [line] = pieces(x, y)
-    np.testing.assert_allclose(line[:, 0], 0, atol=1e-6)
-    assert sorted([line[0, 1], line[-1, 1]]) == [-3, 3] and len(line) == len(GRID)
+    pieces = segments(x, y)
+    np.testing.assert_allclose(pieces[..., 0], 0, atol=1e-6)
+    assert len(pieces) == len(GRID) - 1 and (pieces[..., 1].min(), pieces[..., 1].max()) == (-3, 3)
+    assert sorted(ends_met(pieces)) == [1, 1] + [2] * (len(GRID) - 2)  # joined, open only at the grid's edges
 
 
 def test_each_picture_of_a_batch_is_traced_as_if_alone():
@@ -59,7 +69,7 @@ def test_a_saddle_is_split_by_its_centre_and_a_level_never_crossed_gives_nothing
     # Corners 1 at bottom-left and top-right: the centre (0.5) counts as above, joining them, so
     # the lines cut off the other two corners.
     [(x, y)] = contour_lines(np.array([[[1.0, 0.0], [0.0, 1.0]]], np.float32), grid, 0.5)
-    cut = sorted(sorted(map(tuple, piece.tolist())) for piece in pieces(x, y))
+    cut = sorted(sorted(map(tuple, piece.tolist())) for piece in segments(x, y))
     assert cut == [[(0.0, 0.5), (0.5, 1.0)], [(0.5, 0.0), (1.0, 0.5)]]
     [(x, y)] = contour_lines(np.full((1, 5, 5), 0.7, np.float32), np.linspace(-1, 1, 5), 0.5)
     assert len(x) == len(y) == 0
