@@ -14,7 +14,7 @@ import ast
 import math
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Callable, Mapping
 
 import numpy as np
@@ -295,14 +295,16 @@ def _names(node: Node) -> set[str]:
 # ---- what a tree becomes ---------------------------------------------------------------------
 
 def to_tf(node: Node, values: Mapping[str, Tensor]) -> Tensor:
-    """The tree as TensorFlow ops on ``values`` (x, and k for a surrogate), elementwise."""
+    """The tree as TensorFlow ops on ``values`` (x, and k for a surrogate), elementwise. Numbers
+    are scalars, which broadcast, as in the code panel's text (``to_code``); a tree of numbers
+    alone is spread to x's shape by ``Formula``."""
     x = values["x"]
     if node.kind == "number":
-        return tf.fill(tf.shape(x), tf.constant(float(node.value), x.dtype))  # every result has x's shape
+        return tf.constant(float(node.value), x.dtype)
     if node.kind == "name":
         name = str(node.value)
         if name in CONSTANTS:
-            return tf.fill(tf.shape(x), tf.constant(CONSTANTS[name], x.dtype))
+            return tf.constant(CONSTANTS[name], x.dtype)
         return x if name == "x" else values[name] * tf.ones_like(x)  # k or y, spread to x's shape
     children = [to_tf(child, values) for child in node.children]
     if node.kind == "negate":
@@ -419,16 +421,22 @@ class Formula:
     def latex(self) -> str:
         return sympy.latex(to_sympy(self.tree))
 
+    @cached_property
+    def constant(self) -> bool:
+        """Numbers alone, no variable: spread to x's shape, so that it is a tensor like any result."""
+        return not _names(self.tree) & set(VARIABLES)
+
     @property
     def code(self) -> str:
-        """TF source in x (and k); a constant is spread to x's shape, so it is a tensor like any result."""
+        """TF source in x (and k), computing what ``__call__`` computes."""
         text = to_code(self.tree)
-        return text if _names(self.tree) & set(VARIABLES) else f"tf.fill(tf.shape(x), tf.cast({text}, x.dtype))"
+        return f"tf.fill(tf.shape(x), tf.cast({text}, x.dtype))" if self.constant else text
 
     def __call__(self, x: Tensor, k: Tensor | float | None = None, y: Tensor | None = None) -> Tensor:
         """The formula at x (k: a surrogate's scale; y: the forward's output, for a backward)."""
         values = {"x": x, "k": None if k is None else tf.cast(k, x.dtype), "y": y}
-        return to_tf(self.tree, values)
+        value = to_tf(self.tree, values)
+        return tf.fill(tf.shape(x), value) if self.constant else value
 
     def derivative(self) -> "Formula":
         """d/dx, exact (sympy), as a formula of its own."""

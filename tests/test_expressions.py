@@ -72,6 +72,9 @@ def test_a_constant_formula_has_x_s_shape():
     x = tf.constant([[1.0, 2.0], [3.0, 4.0]])
     assert formula("1")(x).shape == x.shape and formula("pi")(x).numpy()[1, 1] == pytest.approx(np.pi)
     assert formula("2").code == "tf.fill(tf.shape(x), tf.cast(2, x.dtype))"
+    # Numbers inside a formula are scalars that broadcast (as in the code text); the result still has x's shape.
+    assert formula("k / 4", ("x", "k"))(x, 2.0).shape == formula("3*x**2 + 1")(x).shape == x.shape
+    np.testing.assert_allclose(formula("3*x**2 + 1")(x).numpy(), 3 * x.numpy() ** 2 + 1)
 
 
 @pytest.mark.parametrize("dtype", [tf.float32, tf.float64])
