@@ -209,7 +209,9 @@ def test_network_page_defaults():
     app = open_page("network")
     assert float(metrics(app)["training accuracy"].rstrip("%")) >= 95
     boundary, curves = figures(app)
-    assert boundary["data"][0]["type"] == "contour" and len(boundary["data"]) == 4
+    # The final boundary's fill and 0.5 line, Play's tiles and line (empty until it starts), the two
+    # classes' points, and Play's step.
+    assert [t["type"] for t in boundary["data"]] == ["contour", "contour", *["scatter"] * 5]
     assert [t["name"] for t in curves["data"]] == ["sigmoid"] * 3
 
 
@@ -242,12 +244,13 @@ def test_network_play_is_drawn_by_the_browser_from_one_figure():
     frames = boundary["frames"]
     steps = [int(frame["name"]) for frame in frames]
     assert steps == [*expected.snapshot_steps, 30] and steps == sorted(set(steps))
-    assert all(frame["traces"] == [0, 1] for frame in frames)
+    by_trace = [dict(zip(frame["traces"], frame["data"])) for frame in frames]
+    assert all({2, 3, 6} <= set(frame) for frame in by_trace)  # each frame: the tiles, the 0.5 line, the step
     # The last frame is the boundary shown before Play, the final one.
     final = np.float32(expected.boundary).ravel().tolist()
-    assert numbers(frames[-1]["data"][0], "z") == numbers(frames[-1]["data"][1], "z") == final
+    assert numbers(by_trace[-1][0], "z") == numbers(by_trace[-1][1], "z") == final
     assert numbers(boundary["data"][0], "z") == final
-    np.testing.assert_array_equal(numbers(frames[0]["data"][0], "z"), expected.snapshots[0].ravel())
+    np.testing.assert_array_equal(numbers(by_trace[0][2]["marker"], "color"), expected.snapshots[0].ravel())
 
 
 def _log1pexp_table(app) -> dict[str, str]:
