@@ -75,7 +75,7 @@ def curve(function: tuple[str, ...], depth: int, dtype: str) -> tuple[np.ndarray
 
 st.header("y and dy/dx over x")
 xs, ys, slopes = curve(function, depth, dtype)
-chart(figures.chain_curve_figure(xs, ys, slopes, x, trace.y, trace.dydx, log_scale, stacked=on_a_phone()), key="curves",
+chart(figures.chain_curve_figure(xs, ys, slopes, x, trace.y, trace.dydx, log_scale, on_a_phone()), key="curves",
       alt=f"y and dy/dx for x from {CHAIN_X.low:g} to {CHAIN_X.high:g}{' (sizes, log scale)' if log_scale else ''}; at "
           f"x = {x:g}, y = {trace.y:.6g} and dy/dx = {trace.dydx:.6g}.")
 if not (np.all(np.isfinite(ys)) and np.all(np.isfinite(slopes))):
