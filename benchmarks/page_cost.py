@@ -88,20 +88,26 @@ def server_costs(repeats: int) -> dict[str | None, float]:
     from local_cluster import Cluster, free_port_block
 
     from ui.client import Client, number_input, slider
+    from ui.navigation import HOME, PAGES
+
+    url_paths = {info.path: info.url_path for info in (HOME, *PAGES)}
 
     async def measure(url: str, pid: int, page: str, kind: str, key: str | None, values: list) -> float:
         client = Client(url)
         await client.connect()
-        url_path = page.removeprefix("pages/").removesuffix(".py").split("_", 1)[-1] if key else ""
-        await client.rerun(url_path)
-        before = None
-        for index in range(repeats + 2):
-            if index == 2:
-                before = cpu_seconds(pid)
+        await client.rerun(url_paths[page])
+
+        async def move(index: int) -> None:
             widget = slider if kind == "slider" else number_input
             widgets = [widget(client.widget(key), values[index % len(values)])] if key else []
-            run = await client.rerun(url_path, widgets=widgets)
+            run = await client.rerun(url_paths[page], widgets=widgets)
             assert not run.exceptions, run.exceptions
+
+        for index in range(2):  # warm-up, as in ``cost``
+            await move(index)
+        before = cpu_seconds(pid)
+        for index in range(2, repeats + 2):
+            await move(index)
         await client.close()
         return (cpu_seconds(pid) - before) / repeats
 
